@@ -1,0 +1,131 @@
+"""What every job shares: its command line, config, SparkSession and error handling.
+
+A job module calls :func:`run` with its docstring, a function that adds its own options
+and its main function. Errors the user can fix (:class:`PseudolinkError`) end in one
+clear line and exit 2; anything else ends in one line naming the job, with the masked
+traceback written to ``logs/`` for the developers, and exit 1. Never a bare stack trace,
+never an INSZ on the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from pseudolink.config import Config, load_config
+from pseudolink.errors import PseudolinkError
+from pseudolink.masking import configure_logging, mask_insz
+
+DEFAULT_CONF = "conf/local.yaml"
+
+
+@dataclass
+class JobContext:
+    """The parsed options, the config and (built on first use) the SparkSession."""
+
+    name: str
+    args: argparse.Namespace
+    config: Config
+    log: logging.Logger
+    started: float = field(default_factory=time.monotonic)
+
+    @cached_property
+    def spark(self) -> SparkSession:
+        from pseudolink.session import build_spark
+
+        return build_spark(self.config.spark)
+
+    def elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:.1f} s"
+
+
+def parser_for(doc: str, name: str) -> argparse.ArgumentParser:
+    """An argument parser with the options every job takes."""
+    summary, _, rest = (doc or name).strip().partition("\n")
+    parser = argparse.ArgumentParser(
+        prog=f"./spark-submit.sh {name}",
+        description=summary,
+        epilog=rest.strip() or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--conf",
+        default=DEFAULT_CONF,
+        metavar="FILE",
+        help=f"config file (default: {DEFAULT_CONF})",
+    )
+    parser.add_argument(
+        "--root", metavar="DIR", help="data root, a path or URI (default: the config's root)"
+    )
+    return parser
+
+
+def run(
+    doc: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None,
+    main: Callable[[JobContext], int | None],
+    argv: list[str] | None = None,
+) -> None:
+    """Parse the command line, load the config and run ``main``; exit with its status."""
+    name = Path(sys.argv[0]).stem
+    parser = parser_for(doc or "", name)
+    if add_arguments:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
+    log = configure_logging()
+    try:
+        ctx = JobContext(name, args, load_config(_config_path(args.conf), args.root), log)
+        status = main(ctx) or 0
+    except PseudolinkError as exc:
+        log.error("%s: %s", name, exc)
+        status = exc.exit_code
+    except KeyboardInterrupt:
+        log.error("%s: interrupted", name)
+        status = 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line
+        report = _write_traceback(name)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        log.error(
+            "%s failed unexpectedly: %s: %s (details: %s)",
+            name,
+            type(exc).__name__,
+            mask_insz(first[:300]),
+            report,
+        )
+        status = 1
+    logging.shutdown()
+    sys.exit(status)
+
+
+def _config_path(path: str) -> str:
+    """The config as given, or as shipped by spark-submit --files in cluster mode."""
+    if os.path.exists(path):
+        return path
+    try:
+        from pyspark import SparkFiles
+
+        shipped = SparkFiles.get(os.path.basename(path))
+        return shipped if os.path.exists(shipped) else path
+    except Exception:  # noqa: BLE001 - no SparkContext yet: keep the path for the error
+        return path
+
+
+def _write_traceback(name: str) -> str:
+    folder = Path(os.environ.get("PSEUDOLINK_LOG_DIR", "logs"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+        path.write_text(mask_insz(traceback.format_exc()) or "", encoding="utf-8")
+        return str(path)
+    except OSError:
+        return "no log written"

@@ -1,0 +1,203 @@
+"""The one config loader: YAML files in conf/, validated into typed, frozen objects.
+
+Every section is a dataclass. The loader checks each key against the dataclass: a key it
+does not know, a missing value or a wrong type stops with a :class:`ConfigError` naming
+the file, the dotted key and what was expected. Paths are URIs, so the same config runs
+on ``file://``, ``hdfs://`` or ``s3a://``; a plain path is made absolute against the
+current directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from pseudolink.errors import ConfigError
+
+ZONES = ("inbox", "bronze", "trusted", "release", "outbox")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def to_uri(path: str, base: str | os.PathLike[str] | None = None) -> str:
+    """Return ``path`` as a URI: kept if it has a scheme, else an absolute ``file://`` URI."""
+    if _SCHEME.match(path):
+        return path.rstrip("/") or path
+    return Path(base or os.getcwd(), path).resolve().as_uri()
+
+
+def uri_to_local_path(uri: str) -> Path:
+    """The local path of a ``file://`` URI, for the few steps that need the local disk."""
+    if uri.startswith("file://"):
+        return Path(uri[len("file://") :])
+    if _SCHEME.match(uri):
+        raise ConfigError(
+            f"'{uri}' is not on the local file system (a file:// path is needed here)"
+        )
+    return Path(uri)
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Settings applied to every SparkSession the factory builds."""
+
+    app_name: str = "pseudolink"
+    shuffle_partitions: int = field(default=8, metadata={"min": 1})
+    # Extra Spark settings, e.g. {"spark.sql.adaptive.enabled": "true"}.
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one run."""
+
+    profile: str
+    root: str
+    spark: SparkSettings = field(default_factory=SparkSettings)
+    # Where the file was read from; set by the loader, not by the YAML.
+    source: str = field(default="<memory>", metadata={"internal": True})
+
+    def zone(self, name: str) -> str:
+        """URI of a data zone (inbox, bronze, trusted, release, outbox) or other folder."""
+        return f"{self.root.rstrip('/')}/{name}"
+
+    @property
+    def conf_dir(self) -> Path:
+        """The folder of the config file: schemas and code lists are found beside it."""
+        return Path(self.source).parent if self.source != "<memory>" else Path("conf")
+
+
+def load_config(path: str | os.PathLike[str], root: str | None = None) -> Config:
+    """Read and validate a config file; ``root`` (a path or URI) overrides its data root."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(
+            f"{file}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
+    data = {} if data is None else data
+    config = build(Config, data, file)
+    resolved = to_uri(root if root else config.root)
+    return replace(config, root=resolved, source=str(Path(file).resolve()))
+
+
+def build(cls: type, data: Any, file: str, prefix: str = "") -> Any:
+    """Validate ``data`` against dataclass ``cls``; errors name ``file`` and the key."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{file}: {_key(prefix) or 'the file'}: expected a mapping of keys, got {_show(data)}"
+        )
+    hints = typing.get_type_hints(cls)
+    allowed = [f for f in fields(cls) if not f.metadata.get("internal")]
+    names = {f.name for f in allowed}
+    for key in data:
+        if key not in names:
+            raise ConfigError(
+                f"{file}: unknown key '{prefix}{key}' (expected one of: {', '.join(sorted(names))})"
+            )
+    values = {}
+    for f in allowed:
+        dotted = f"{prefix}{f.name}"
+        if f.name not in data:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ConfigError(
+                    f"{file}: missing key '{dotted}' (expected {_describe(hints[f.name])})"
+                )
+            continue
+        values[f.name] = _coerce(hints[f.name], data[f.name], file, dotted, f.metadata)
+    obj = cls(**values)
+    check = getattr(obj, "check", None)
+    if check is not None:
+        problem = check()
+        if problem:
+            raise ConfigError(f"{file}: {_key(prefix) or 'config'}: {problem}")
+    return obj
+
+
+def _coerce(tp: Any, value: Any, file: str, key: str, meta: Any = None) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    wrong = ConfigError(f"{file}: key '{key}': expected {_describe(tp)}, got {_show(value)}")
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0], value, file, key, meta)
+    if origin is Literal:
+        if value not in args:
+            raise wrong
+        return value
+    if is_dataclass(tp):
+        return build(tp, value, file, key + ".")
+    if origin is list:
+        if not isinstance(value, list):
+            raise wrong
+        return [_coerce(args[0], v, file, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise wrong
+        return {
+            _coerce(args[0], k, file, key): _coerce(args[1], v, file, f"{key}.{k}")
+            for k, v in value.items()
+        }
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise wrong
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise wrong
+        value = str(value)
+    meta = meta or {}
+    if "min" in meta and value < meta["min"]:
+        raise ConfigError(f"{file}: key '{key}': expected at least {meta['min']}, got {value}")
+    if "max" in meta and value > meta["max"]:
+        raise ConfigError(f"{file}: key '{key}': expected at most {meta['max']}, got {value}")
+    return value
+
+
+def _describe(tp: Any) -> str:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args if a is not type(None)) + " (or null)"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin is list:
+        return f"a list of {_describe(args[0])}"
+    if origin is dict:
+        return f"a mapping of {_describe(args[0])} to {_describe(args[1])}"
+    if is_dataclass(tp):
+        return "a mapping of keys"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return f"{text[:60]}{'...' if len(text) > 60 else ''} ({type(value).__name__})"
+
+
+def _key(prefix: str) -> str:
+    return f"key '{prefix.rstrip('.')}'" if prefix else ""

@@ -1,0 +1,32 @@
+"""One session-scoped SparkSession for the whole suite: local[2], 2 shuffle partitions,
+UI off, Delta on; built by the project's own factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PSEUDOLINK_HOME", str(REPO))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from pseudolink.config import SparkSettings
+    from pseudolink.session import build_spark
+
+    session = build_spark(
+        SparkSettings(app_name="pseudolink-tests", shuffle_partitions=2),
+        master="local[2]",
+        conf={"spark.ui.enabled": "false", "spark.default.parallelism": "2"},
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO

@@ -1,0 +1,58 @@
+"""The pipeline job submitted through ./spark-submit.sh to a real standalone cluster."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from standalone import StandaloneCluster
+
+from pseudolink.selfcheck import SELFCHECK_ROWS, checksum, selfcheck_frame
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = StandaloneCluster(tmp_path_factory.mktemp("cluster"), workers=2).start()
+    yield c
+    c.stop()
+    assert all(p.poll() is not None for p in c.procs), "a cluster process outlived stop()"
+
+
+def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path):
+    root = tmp_path / "root"
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    result = subprocess.run(
+        [
+            str(repo / "spark-submit.sh"),
+            "pipeline",
+            "--master",
+            cluster.url,
+            "--root",
+            str(root),
+            "--",
+            "--executor-memory",
+            "512m",
+            "--total-executor-cores",
+            "2",
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    # spark-submit hands the Python driver's stderr to stdout: read both.
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert f"master {cluster.url}" in output
+    table = root / "_runtime" / "selfcheck"
+    assert f"Output: {table.as_uri()}" in output
+    back = spark.read.format("delta").load(str(table))
+    assert back.count() == SELFCHECK_ROWS
+    assert checksum(back) == checksum(selfcheck_frame(spark))
+    # Both workers ran executors for the application.
+    apps = [d for i in range(2) for d in (cluster.workdir / f"work{i}").glob("app-*")]
+    assert len(apps) == 2, apps
