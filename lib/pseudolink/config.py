@@ -121,7 +121,7 @@ def build(cls: type, data: Any, file: str, prefix: str = "") -> Any:
             continue
         values[f.name] = _coerce(hints[f.name], data[f.name], file, dotted, f.metadata)
     obj = cls(**values)
-    check = getattr(obj, "check", None)
+    check = getattr(obj, "config_problem", None)
     if check is not None:
         problem = check()
         if problem:
