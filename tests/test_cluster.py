@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
 import pytest
-from standalone import StandaloneCluster
+from standalone import StandaloneCluster, small_config
 
 from pseudolink.selfcheck import SELFCHECK_ROWS, checksum, selfcheck_frame
 
@@ -23,6 +24,7 @@ def cluster(tmp_path_factory):
 
 def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path):
     root = tmp_path / "root"
+    conf = small_config(repo, tmp_path, persons=300)
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
     result = subprocess.run(
         [
@@ -32,6 +34,8 @@ def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path):
             cluster.url,
             "--root",
             str(root),
+            "--conf",
+            str(conf),
             "--",
             "--executor-memory",
             "512m",
@@ -50,6 +54,14 @@ def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path):
     assert f"master {cluster.url}" in output
     table = root / "_runtime" / "selfcheck"
     assert f"Output: {table.as_uri()}" in output
+    # The generate stage ran on the executors and wrote every source's delivery.
+    for source in ("statbel", "ksz", "vdab"):
+        (manifest,) = (root / "inbox" / source).glob("*/manifest.json")
+        assert all(
+            (manifest.parent / f["name"]).stat().st_size > 0
+            for f in json.loads(manifest.read_text())["files"]
+        )
+    assert (root / "inbox" / "ksz" / "ksz-2025-01" / "manifest.json").exists()
     back = spark.read.format("delta").load(str(table))
     assert back.count() == SELFCHECK_ROWS
     assert checksum(back) == checksum(selfcheck_frame(spark))

@@ -54,12 +54,40 @@ class SparkSettings:
 
 
 @dataclass(frozen=True)
+class GeneratorSettings:
+    """The synthetic population and its deliveries (the embedded default data)."""
+
+    # Residents on 1 January 2013; the demo's scale. `generate --persons` overrides it.
+    persons: int = field(default=20_000, metadata={"min": 10})
+    seed: int = 26050
+    # Persons per Spark task; blocks are simulated independently (at most 497 blocks).
+    block_size: int = field(default=25_000, metadata={"min": 10})
+    # Sources whose files are gzip-compressed.
+    gzip_sources: list[str] = field(default_factory=lambda: ["ksz", "vdab"])
+    # Delivery id of each source.
+    deliveries: dict[str, str] = field(
+        default_factory=lambda: {
+            "statbel": "statbel-2025-01",
+            "ksz": "ksz-2025-01",
+            "vdab": "vdab-2025-01",
+        }
+    )
+
+    def config_problem(self) -> str | None:
+        if set(self.deliveries) != {"statbel", "ksz", "vdab"}:
+            return "deliveries: expected ids for exactly statbel, ksz and vdab"
+        unknown = set(self.gzip_sources) - set(self.deliveries)
+        return f"gzip_sources: unknown source(s) {sorted(unknown)}" if unknown else None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one run."""
 
     profile: str
     root: str
     spark: SparkSettings = field(default_factory=SparkSettings)
+    generator: GeneratorSettings = field(default_factory=GeneratorSettings)
     # Where the file was read from; set by the loader, not by the YAML.
     source: str = field(default="<memory>", metadata={"internal": True})
 

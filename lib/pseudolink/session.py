@@ -10,6 +10,7 @@ scripts/bootstrap.sh fetched into .cache/jars.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from pyspark import SparkConf
@@ -46,6 +47,8 @@ def build_spark(
     or overrides Spark settings after the config's own.
     """
     settings = settings or SparkSettings()
+    # Python workers use this interpreter (with pseudolink) unless spark-submit chose one.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(settings.app_name)
     if master:
         builder = builder.master(master)
