@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pseudolink.generate import params as P
 from pseudolink.generate import records
-from pseudolink.generate.careers import simulate_quarter
+from pseudolink.generate.careers import catch_up, simulate_quarter
 from pseudolink.generate.demography import snapshot, year_events
 from pseudolink.generate.population import Block
 from pseudolink.generate.truth import population_rows
@@ -46,6 +46,9 @@ def simulate(job: BlockJob) -> Block:
     for year in P.YEARS:
         snapshot(block, year)
         year_events(block, year)
+        for p in block.late_joiners:
+            catch_up(block, p, (year - P.FIRST_YEAR) * 4)
+        block.late_joiners.clear()
         for q in range(4):
             simulate_quarter(block, (year - P.FIRST_YEAR) * 4 + q)
     snapshot(block, P.LAST_YEAR + 1)

@@ -90,48 +90,56 @@ def _registered(p: Person, macro: str, region: str) -> bool:
 
 def simulate_quarter(block: Block, qi: int) -> None:
     """One quarter for every person present at its end and 15 or older."""
-    rng, qend = block.rng, QUARTER_END[qi]
     for p in block.persons:
-        if not p.present(qend) or p.hh is None:
-            continue
-        age = p.age(qend)
-        if age < 15:
-            continue
-        prev = p.states[qi - 1] if qi else None
-        macro = _next_macro(p, prev[0] if prev else None, age, rng)
-        code = _detail(p, macro, prev, age)
-        registered = _registered(p, macro, p.hh.region)
-        action = _activation(block, p, qi, registered, macro, rng)
-        rva = "0"
-        if macro == P.UNEMP:
-            rva = "12" if action else {"213": "11", "214": "13"}.get(code, "10")
-        elif code == "341":
-            rva = "15"
-        elif macro == P.EMP and rng.random() < 0.015:
-            rva = "16"
-        ocmw = "0"
-        art60 = prev[5] if prev and macro == P.EMP else 0
-        if macro == P.OCMW:
-            ocmw = (
-                "5"
-                if age < 25 and action
-                else (
-                    "4"
-                    if action
-                    else (
-                        "2"
-                        if p.cur_nat != "BE" and p.arrival_year and qend.year - p.arrival_year < 5
-                        else "1"
-                    )
-                )
-            )
-        elif macro == P.EMP and prev and prev[0] == P.OCMW and rng.random() < 0.35:
-            art60 = qi + rng.randint(4, 8)
-        if macro == P.EMP and art60 and qi <= art60:
-            ocmw = "3"
-        start = action[2].strftime("%Y-%m") if action else ""
-        p.states[qi] = (macro, code, rva, ocmw, start, art60, registered)
-        _vdab(block, p, qi, prev, macro, code, registered, rng)
+        step_person(block, p, qi)
+
+
+def catch_up(block: Block, p: Person, until: int) -> None:
+    """The career of a person who joins the block from elsewhere in Belgium, from 2013Q1
+    to quarter ``until`` (excluded), in the household they join."""
+    for qi in range(until):
+        step_person(block, p, qi)
+
+
+def step_person(block: Block, p: Person, qi: int) -> None:
+    rng, qend = block.rng, QUARTER_END[qi]
+    if not p.present(qend) or p.hh is None:
+        return
+    age = p.age(qend)
+    if age < 15:
+        return
+    prev = p.states[qi - 1] if qi else None
+    macro = _next_macro(p, prev[0] if prev else None, age, rng)
+    code = _detail(p, macro, prev, age)
+    if p.enter is not None and p.arrival_year and (qend - p.enter).days < 92:
+        code = "400"  # not yet known to social security in the quarter of arrival
+    registered = _registered(p, macro, p.hh.region)
+    action = _activation(block, p, qi, registered, macro, rng)
+    rva = "0"
+    if macro == P.UNEMP:
+        rva = "12" if action else {"213": "11", "214": "13"}.get(code, "10")
+    elif code == "341":
+        rva = "15"
+    elif macro == P.EMP and rng.random() < 0.015:
+        rva = "16"
+    art60 = prev[5] if prev and macro == P.EMP else 0
+    if macro == P.EMP and prev and prev[0] == P.OCMW and rng.random() < 0.35:
+        art60 = qi + rng.randint(4, 8)  # an article-60 job arranged by the OCMW
+    ocmw = _ocmw_support(p, macro, age, action, qend)
+    if macro == P.EMP and art60 and qi <= art60:
+        ocmw = "3"
+    start = action[2].strftime("%Y-%m") if action else ""
+    p.states[qi] = (macro, code, rva, ocmw, start, art60, registered)
+    _vdab(block, p, qi, prev, macro, code, registered, rng)
+
+
+def _ocmw_support(p: Person, macro: str, age: int, action: list | None, qend: date) -> str:
+    if macro != P.OCMW:
+        return "0"
+    if action:
+        return "5" if age < 25 else "4"
+    recent = p.cur_nat != "BE" and p.arrival_year and qend.year - p.arrival_year < 5
+    return "2" if recent else "1"
 
 
 def _activation(

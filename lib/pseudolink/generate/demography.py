@@ -115,9 +115,12 @@ def _family_events(block: Block, hh: Household, year: int) -> None:
             random_date(rng, year - age - 1),
             foreign=foreign,
             arrival=year if foreign else None,
+            region=hh.region,
         )
         new.enter = when if foreign else None
         block.join(new, hh, "03")
+        if not foreign:  # lived elsewhere in Belgium: a career from 2013 on
+            block.late_joiners.append(new)
         _event(
             block,
             new,
@@ -136,7 +139,7 @@ def _family_events(block: Block, hh: Household, year: int) -> None:
         and rng.random() < P.BIRTH_RATE
     ):
         when = random_date(rng, year)
-        child = block.new_person(rng.choice("MF"), when)
+        child = block.new_person(rng.choice("MF"), when, region=hh.region)
         child.enter = when
         child.origin = "1" if ref.origin == "1" else "2"
         block.join(child, hh, "04")

@@ -65,13 +65,13 @@ REGISTERED = (UNEMP, JS, OCMW)
 # Quarterly transitions at ages 25-54 for an average-risk person: {from: {to: p}}.
 # Exits out of work are multiplied by the person's risk, entries into work divided by it.
 TRANSITIONS = {
-    EMP: {UNEMP: 0.0068, SICK: 0.0028, INACT: 0.0018, SELF: 0.002, JS: 0.0012, OCMW: 0.0004},
+    EMP: {UNEMP: 0.006, SICK: 0.0022, INACT: 0.0015, SELF: 0.002, JS: 0.0012, OCMW: 0.0004},
     SELF: {EMP: 0.008, JS: 0.003, INACT: 0.003, SICK: 0.002},
-    UNEMP: {EMP: 0.11, SICK: 0.012, JS: 0.012, OCMW: 0.01, INACT: 0.01},
-    JS: {EMP: 0.10, UNEMP: 0.03, OCMW: 0.03, INACT: 0.04},
+    UNEMP: {EMP: 0.13, SICK: 0.012, JS: 0.012, OCMW: 0.01, INACT: 0.01},
+    JS: {EMP: 0.12, UNEMP: 0.03, OCMW: 0.03, INACT: 0.04},
     OCMW: {EMP: 0.05, JS: 0.03, UNEMP: 0.02, INACT: 0.02},
-    SICK: {EMP: 0.05, UNEMP: 0.012, INACT: 0.008},
-    INACT: {EMP: 0.055, JS: 0.02, OCMW: 0.008, UNEMP: 0.005},
+    SICK: {EMP: 0.06, UNEMP: 0.012, INACT: 0.008},
+    INACT: {EMP: 0.065, JS: 0.02, OCMW: 0.008, UNEMP: 0.005},
     STUD: {EMP: 0.05, JS: 0.02, UNEMP: 0.015, INACT: 0.008},
     RET: {},
 }

@@ -107,6 +107,7 @@ class Block:
         self.events: list[tuple] = []  # (person, hid, date, event, destination, municipality)
         self._pid = self._hid = 0
         self.actions = 0  # activation actions started (their ids)
+        self.late_joiners: list[Person] = []  # joined from elsewhere in Belgium this year
         self._serials: dict[tuple, int] = {}
 
     # -- identifiers -------------------------------------------------------------------
@@ -132,7 +133,13 @@ class Block:
             p.birth = b + timedelta(days=1)  # all serials of that day taken in this block
 
     def new_person(
-        self, sex: str, birth: date, *, foreign: str | None = None, arrival: int | None = None
+        self,
+        sex: str,
+        birth: date,
+        *,
+        foreign: str | None = None,
+        arrival: int | None = None,
+        region: str = "FL",
     ) -> Person:
         rng, p = self.rng, Person()
         self._pid += 1
@@ -151,7 +158,12 @@ class Block:
                 p.month_known = rng.random() < 0.5
         else:
             p.first_nat = p.cur_nat = "BE"
-            p.place_of_birth = "FL"
+            # Born in the region they live in, or sometimes in another one.
+            p.place_of_birth = (
+                region
+                if rng.random() < 0.85
+                else rng.choice([r for r in ("FL", "WA", "BR") if r != region])
+            )
             p.origin = "1" if rng.random() < 0.85 else "2"
             p.arrival_year = None
             p.dutch = pick(rng, {"3": 0.7, "2": 0.25, "9": 0.05})
@@ -212,6 +224,7 @@ class Block:
                 self.birth_in(start - ref_age - 1, start - ref_age - 1),
                 foreign=foreign,
                 arrival=arrival,
+                region=region,
             )
             self.join(ref, hh, "01")
             if kind in ("couple", "couple_kids"):
@@ -221,6 +234,7 @@ class Block:
                     self.birth_in(start - age - 1, start - age - 1),
                     foreign=foreign,
                     arrival=arrival,
+                    region=region,
                 )
                 self.join(partner, hh, "02" if rng.random() < 0.65 else "03")
             if kind in ("couple_kids", "single_parent"):
@@ -231,6 +245,7 @@ class Block:
                         self.birth_in(start - age - 1, start - age - 1),
                         foreign=foreign if age > 5 else None,
                         arrival=arrival,
+                        region=region,
                     )
                     if foreign and age <= 5:
                         child.origin = "2"
@@ -239,6 +254,8 @@ class Block:
                 for _ in range(rng.randint(1, 2)):
                     age = rng.randint(18, 80)
                     other = self.new_person(
-                        rng.choice("MF"), self.birth_in(start - age - 1, start - age - 1)
+                        rng.choice("MF"),
+                        self.birth_in(start - age - 1, start - age - 1),
+                        region=region,
                     )
                     self.join(other, hh, rng.choice(("06", "07", "08")))
