@@ -16,6 +16,7 @@ from pseudolink.generate.block import BlockJob, run_block
 from pseudolink.generate.faultfiles import latin1_file, truncated_gzip
 from pseudolink.generate.truth import HEADER as TRUTH_HEADER
 from pseudolink.generate.writer import FAULT_HEADER, write_file
+from pseudolink.progress import progress
 from pseudolink.schemas import SOURCES, load_codelist, load_source
 
 SENDERS = {"statbel": "Statbel", "ksz": "KSZ", "vdab": "VDAB"}
@@ -89,9 +90,9 @@ def run(
     sc = ctx.spark.sparkContext
     sc.setJobDescription(f"generate {persons} persons")
     # Only each block's small metadata comes back to the driver, never the records.
-    results = sorted(
-        sc.parallelize(jobs, len(jobs)).map(run_block).collect(), key=lambda r: r["block"]
-    )
+    with progress(sc, "generate", ctx.log):
+        collected = sc.parallelize(jobs, len(jobs)).map(run_block).collect()
+    results = sorted(collected, key=lambda r: r["block"])
     seconds = time.monotonic() - started
     faults = [f for r in results for f in r["faults"]]
     files = [f for r in results for f in r["files"]]
