@@ -6,13 +6,17 @@ Rules (the cohorts stage implements the same ones from the Statbel files):
   market situation of year Y that is not employed (1), student (3) or retired (4);
 - members: everyone in an index person's household on 1 January Y;
 - joiners: persons who enter that household later, from the first year they are in it
-  on 1 January; a person is listed once per population, with their first role;
+  on 1 January (in the Flemish Region); a person is listed once per population: as an
+  index person if they are one, else with the household they are first in (earliest
+  year, then the smallest household id);
 - from_year / to_year: the first and last year the person is observed in the followed
   household (index persons: in the Flemish Region) on 1 January; the event that ends the
   follow-up happens during to_year;
-- end_reason: died, moved_abroad, moved_unknown, moved_other_region (the household, or an
-  index person, moved to another region), left_household (a member or joiner is no longer
-  in the household; a later return is not followed again), or empty (followed to 2024).
+- end_reason, decided in this order: died, moved_abroad, moved_unknown (a DEMOBEL event
+  of to_year), left_household (a member or joiner is in another household the next year;
+  a later return is not followed again), moved_other_region (the household, or an index
+  person, lives in another region the next year), moved_unknown (absent the next year
+  without an event), or empty (followed to 2024).
 """
 
 from __future__ import annotations
@@ -69,13 +73,16 @@ def population_rows(block: Block) -> Iterator[str]:
             and census_situation(p, year) not in NOT_SELECTED
         ]
         listed: set[int] = set()
-        households: dict[str, None] = {}
+        households: set[str] = set()
         for p in index:
             last, reason = _follow(p, year, None)
             listed.add(p.pid)
-            households.setdefault(p.snap[year][0], None)
+            households.add(p.snap[year][0])
             yield f"{p.insz};{year};index;{p.snap[year][0]};{year};{last};{reason}"
-        for hid in households:
+        # Members and joiners: each person once, with the household they are first in
+        # (earliest year, then the smallest household id).
+        first_in: dict[int, tuple[int, str, Person]] = {}
+        for hid in sorted(households):
             for p in by_household[hid]:
                 if p.pid in listed:
                     continue
@@ -87,8 +94,8 @@ def population_rows(block: Block) -> Iterator[str]:
                     ),
                     None,
                 )
-                if first is None:
-                    continue
-                listed.add(p.pid)
-                last, reason = _follow(p, first, hid)
-                yield f"{p.insz};{year};member;{hid};{first};{last};{reason}"
+                if first is not None and (first, hid) < first_in.get(p.pid, (9999, "", p))[:2]:
+                    first_in[p.pid] = (first, hid, p)
+        for first, hid, p in first_in.values():
+            last, reason = _follow(p, first, hid)
+            yield f"{p.insz};{year};member;{hid};{first};{last};{reason}"
