@@ -81,6 +81,37 @@ class GeneratorSettings:
 
 
 @dataclass(frozen=True)
+class CohortSettings:
+    """The three stock populations and their observation windows (deliberation 26/050)."""
+
+    reference_years: list[int] = field(default_factory=lambda: [2016, 2019, 2022])
+    last_year: int = 2024
+    region: str = "FL"
+    age_min: int = 18
+    age_max: int = 64
+    # CENSUS labour market situation codes (conf/codes/labour_market_situation.csv) that
+    # count as working, retired and studying on the reference date: these persons are not
+    # index persons. Everyone else of the right age and region is.
+    working: list[str] = field(default_factory=lambda: ["1"])
+    retired: list[str] = field(default_factory=lambda: ["4"])
+    studying: list[str] = field(default_factory=lambda: ["3"])
+    # Years before the reference year from which the socio-economic position, RVA status
+    # and OCMW support type are requested (2016 -> 2013Q1).
+    retrospective_years: int = field(default=3, metadata={"min": 0})
+    # How far back the start of an activation action running on the reference date goes.
+    activation_lookback_years: int = field(default=3, metadata={"min": 0})
+    # Id of the extraction request written to outbox/requests/.
+    request_id: str = "request-2025-01"
+
+    def config_problem(self) -> str | None:
+        if not self.reference_years or any(y > self.last_year for y in self.reference_years):
+            return "reference_years: expected years up to last_year"
+        if self.age_min > self.age_max:
+            return "age_min must not exceed age_max"
+        return None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one run."""
 
@@ -88,6 +119,7 @@ class Config:
     root: str
     spark: SparkSettings = field(default_factory=SparkSettings)
     generator: GeneratorSettings = field(default_factory=GeneratorSettings)
+    cohorts: CohortSettings = field(default_factory=CohortSettings)
     # Where the file was read from; set by the loader, not by the YAML.
     source: str = field(default="<memory>", metadata={"internal": True})
 

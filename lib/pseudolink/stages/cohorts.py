@@ -1,0 +1,170 @@
+"""Cohorts stage: the population membership, moves and windows in trusted/, and the
+extraction request for KSZ and VDAB in outbox/requests/."""
+
+from __future__ import annotations
+
+import json
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from pseudolink.cli import JobContext
+from pseudolink.cohorts.followup import with_follow_up
+from pseudolink.cohorts.selection import filter_index_persons, household_candidates, presence
+from pseudolink.cohorts.windows import extraction_request, moves, observation_windows
+from pseudolink.errors import InputError
+from pseudolink.ingest.fs import HadoopFs
+from pseudolink.ingest.tables import bronze_table
+from pseudolink.schemas import load_codelist
+
+POPULATIONS = "populations"
+TABLES = ("membership", "moves", "windows")
+REQUEST_SOURCES = ("ksz", "vdab")
+
+
+def trusted_table(ctx: JobContext, name: str) -> str:
+    return f"{ctx.config.zone('trusted')}/{POPULATIONS}/{name}"
+
+
+def read_bronze(ctx: JobContext, kind: str) -> DataFrame:
+    path = bronze_table(ctx.config.zone("bronze"), "statbel", kind)
+    if not HadoopFs(ctx.spark).exists(f"{path}/_delta_log"):
+        raise InputError(
+            f"{path}: no bronze table: ingest Statbel's delivery first (./spark-submit.sh ingest)"
+        )
+    return ctx.spark.read.format("delta").load(path)
+
+
+def municipalities(ctx: JobContext) -> DataFrame:
+    codes = load_codelist(ctx.config.conf_dir, "municipality")
+    rows = [(code, row["region"]) for code, row in codes.items()]
+    return ctx.spark.createDataFrame(rows, "code string, region string")
+
+
+def build(ctx: JobContext) -> dict[str, DataFrame]:
+    """The membership, moves and windows tables (not yet written)."""
+    settings = ctx.config.cohorts
+    present = presence(read_bronze(ctx, "demobel"), municipalities(ctx)).cache()
+    index = filter_index_persons(present, read_bronze(ctx, "census"), settings).cache()
+    members = household_candidates(index, present, settings)
+    events = read_bronze(ctx, "demobel_events")
+    membership = with_follow_up(index.unionByName(members), present, events, settings)
+    return {"membership": membership, "present": present, "index": index}
+
+
+def run(ctx: JobContext) -> dict[int, dict[str, int]]:
+    """Build and write the populations; return their sizes per reference year."""
+    settings = ctx.config.cohorts
+    built = build(ctx)
+    membership_path = trusted_table(ctx, "membership")
+    (
+        built["membership"]
+        .write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .partitionBy("population")
+        .save(membership_path)
+    )
+    built["present"].unpersist()
+    built["index"].unpersist()
+    membership = ctx.spark.read.format("delta").load(membership_path)
+    moves(membership).write.format("delta").mode("overwrite").option(
+        "overwriteSchema", "true"
+    ).save(trusted_table(ctx, "moves"))
+    windows = observation_windows(membership, settings)
+    windows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(
+        trusted_table(ctx, "windows")
+    )
+    write_request(ctx, extraction_request(windows))
+    sizes = population_sizes(membership)
+    for year, counts in sorted(sizes.items()):
+        ctx.log.info(
+            "cohorts: population %d: %s", year, ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        )
+    return sizes
+
+
+def population_sizes(membership: DataFrame) -> dict[int, dict[str, int]]:
+    """Index persons, members, joiners and follow-up ends per population (one aggregation)."""
+    rows = (
+        membership.groupBy("population")
+        .agg(
+            F.sum(F.when(F.col("role") == "index", 1).otherwise(0)).alias("index"),
+            F.sum(
+                F.when(
+                    (F.col("role") == "member") & (F.col("valid_from") == F.col("population")), 1
+                ).otherwise(0)
+            ).alias("members"),
+            F.sum(F.when(F.col("valid_from") > F.col("population"), 1).otherwise(0)).alias(
+                "joiners"
+            ),
+            F.sum(F.when(F.col("end_reason") == "left_household", 1).otherwise(0)).alias("left"),
+            F.sum(F.when(F.col("end_reason").startswith("moved"), 1).otherwise(0)).alias("moved"),
+            F.sum(F.when(F.col("end_reason") == "died", 1).otherwise(0)).alias("died"),
+        )
+        .collect()
+    )
+    return {
+        int(r["population"]): {k: int(r[k]) for k in r.asDict() if k != "population"} for r in rows
+    }
+
+
+def write_request(ctx: JobContext, request: DataFrame) -> None:
+    """One CSV per source (``insz;population;from_quarter;to_quarter``) and a manifest,
+    in outbox/requests/<request_id>/, as Statbel would put them on the SFTP server."""
+    fs = HadoopFs(ctx.spark)
+    folder = f"{ctx.config.zone('outbox')}/requests/{ctx.config.cohorts.request_id}"
+    staging = f"{folder}/_staging"
+    (
+        request.repartition(1)
+        .sortWithinPartitions("population", "insz")
+        .write.mode("overwrite")
+        .option("sep", ";")
+        .option("header", "true")
+        .csv(staging)
+    )
+    part = next(e.name for e in fs.list(staging) if e.name.startswith("part-"))
+    rows = request.count()
+    files = []
+    for source in REQUEST_SOURCES:
+        name = f"{source}_request.csv"
+        _copy(ctx, f"{staging}/{part}", f"{folder}/{name}")
+        files.append(
+            {
+                "name": name,
+                "recipient": source.upper(),
+                "rows": rows,
+                "sha256": fs.sha256(f"{folder}/{name}"),
+            }
+        )
+    _delete(ctx, staging)
+    manifest = {
+        "format": "pseudolink-request/1",
+        "request_id": ctx.config.cohorts.request_id,
+        "sender": "Statbel",
+        "columns": request.columns,
+        "files": files,
+    }
+    fs.write_text(f"{folder}/manifest.json", json.dumps(manifest, indent=2) + "\n")
+    ctx.log.info(
+        "cohorts: extraction request of %s persons x populations in %s", f"{rows:,}", folder
+    )
+
+
+def _hadoop(ctx: JobContext, uri: str):  # noqa: ANN202 - JVM objects
+    sc = ctx.spark.sparkContext
+    path = sc._jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(sc._jsc.hadoopConfiguration()), path
+
+
+def _copy(ctx: JobContext, source: str, target: str) -> None:
+    (src_fs, src), (dst_fs, dst) = _hadoop(ctx, source), _hadoop(ctx, target)
+    conf = ctx.spark.sparkContext._jsc.hadoopConfiguration()
+    ctx.spark.sparkContext._jvm.org.apache.hadoop.fs.FileUtil.copy(
+        src_fs, src, dst_fs, dst, False, True, conf
+    )
+
+
+def _delete(ctx: JobContext, uri: str) -> None:
+    fs, path = _hadoop(ctx, uri)
+    fs.delete(path, True)
