@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from pseudolink.errors import ConfigError
+from pseudolink.ingest.settings import IngestSettings
 
 ZONES = ("inbox", "bronze", "trusted", "release", "outbox")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -120,6 +121,7 @@ class Config:
     spark: SparkSettings = field(default_factory=SparkSettings)
     generator: GeneratorSettings = field(default_factory=GeneratorSettings)
     cohorts: CohortSettings = field(default_factory=CohortSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     # Where the file was read from; set by the loader, not by the YAML.
     source: str = field(default="<memory>", metadata={"internal": True})
 

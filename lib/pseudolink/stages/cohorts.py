@@ -128,7 +128,7 @@ def write_request(ctx: JobContext, request: DataFrame) -> None:
     files = []
     for source in REQUEST_SOURCES:
         name = f"{source}_request.csv"
-        _copy(ctx, f"{staging}/{part}", f"{folder}/{name}")
+        fs.copy(f"{staging}/{part}", f"{folder}/{name}")
         files.append(
             {
                 "name": name,
@@ -137,7 +137,7 @@ def write_request(ctx: JobContext, request: DataFrame) -> None:
                 "sha256": fs.sha256(f"{folder}/{name}"),
             }
         )
-    _delete(ctx, staging)
+    fs.delete(staging)
     manifest = {
         "format": "pseudolink-request/1",
         "request_id": ctx.config.cohorts.request_id,
@@ -149,22 +149,3 @@ def write_request(ctx: JobContext, request: DataFrame) -> None:
     ctx.log.info(
         "cohorts: extraction request of %s persons x populations in %s", f"{rows:,}", folder
     )
-
-
-def _hadoop(ctx: JobContext, uri: str):  # noqa: ANN202 - JVM objects
-    sc = ctx.spark.sparkContext
-    path = sc._jvm.org.apache.hadoop.fs.Path(uri)
-    return path.getFileSystem(sc._jsc.hadoopConfiguration()), path
-
-
-def _copy(ctx: JobContext, source: str, target: str) -> None:
-    (src_fs, src), (dst_fs, dst) = _hadoop(ctx, source), _hadoop(ctx, target)
-    conf = ctx.spark.sparkContext._jsc.hadoopConfiguration()
-    ctx.spark.sparkContext._jvm.org.apache.hadoop.fs.FileUtil.copy(
-        src_fs, src, dst_fs, dst, False, True, conf
-    )
-
-
-def _delete(ctx: JobContext, uri: str) -> None:
-    fs, path = _hadoop(ctx, uri)
-    fs.delete(path, True)

@@ -1,0 +1,111 @@
+"""The few file-system operations the ingest needs, through Hadoop's FileSystem.
+
+The data root is a URI (``file://``, ``hdfs://``, ``s3a://``): listing a delivery,
+reading its manifest, hashing its files and writing the JSON report go through the JVM's
+Hadoop client so the same code serves every scheme. Hashing streams the file inside the
+JVM (commons-codec's ``DigestUtils``, shipped with Spark): no bytes cross into Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One child of a folder."""
+
+    name: str
+    is_dir: bool
+    size: int
+
+
+class HadoopFs:
+    """Hadoop FileSystem calls on URIs, from the driver."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._jvm: Any = spark.sparkContext._jvm
+        self._conf: Any = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def _path(self, uri: str) -> tuple[Any, Any]:
+        path = self._jvm.org.apache.hadoop.fs.Path(uri)
+        return path.getFileSystem(self._conf), path
+
+    def exists(self, uri: str) -> bool:
+        fs, path = self._path(uri)
+        return bool(fs.exists(path))
+
+    def is_dir(self, uri: str) -> bool:
+        fs, path = self._path(uri)
+        return bool(fs.exists(path) and fs.getFileStatus(path).isDirectory())
+
+    def list(self, uri: str) -> list[Entry]:
+        """The children of a folder, sorted by name."""
+        fs, path = self._path(uri)
+        return sorted(
+            (
+                Entry(s.getPath().getName(), bool(s.isDirectory()), int(s.getLen()))
+                for s in fs.listStatus(path)
+            ),
+            key=lambda e: e.name,
+        )
+
+    def read_bytes(self, uri: str, limit: int = 16 << 20) -> bytes:
+        """A small file's bytes (a manifest); more than ``limit`` bytes is refused."""
+        fs, path = self._path(uri)
+        size = int(fs.getFileStatus(path).getLen())
+        if size > limit:
+            raise ValueError(f"{uri}: {size} bytes, more than the {limit} expected")
+        stream = fs.open(path)
+        try:
+            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+        finally:
+            stream.close()
+
+    def sha256(self, uri: str) -> str:
+        """The SHA-256 of a file's bytes, as lowercase hex, computed in the JVM."""
+        fs, path = self._path(uri)
+        stream = fs.open(path)
+        try:
+            return str(self._jvm.org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream))
+        finally:
+            stream.close()
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Write (or replace) a small UTF-8 text file, through a temporary file and rename."""
+        fs, path = self._path(uri)
+        tmp = self._jvm.org.apache.hadoop.fs.Path(uri + ".tmp")
+        stream = fs.create(tmp, True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+        if fs.exists(path):
+            fs.delete(path, False)
+        if not fs.rename(tmp, path):
+            raise OSError(f"could not rename {uri}.tmp to {uri}")
+        self._drop_checksum(uri)
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy a file (replacing ``target``)."""
+        (src_fs, src), (dst_fs, dst) = self._path(source), self._path(target)
+        self._jvm.org.apache.hadoop.fs.FileUtil.copy(
+            src_fs, src, dst_fs, dst, False, True, self._conf
+        )
+        self._drop_checksum(target)
+
+    def delete(self, uri: str) -> None:
+        """Delete a file or a folder with everything in it."""
+        fs, path = self._path(uri)
+        fs.delete(path, True)
+
+    def _drop_checksum(self, uri: str) -> None:
+        """Remove the hidden ``.<name>.crc`` the local file system writes beside a file: a
+        delivery or request folder holds only what its manifest lists."""
+        fs, path = self._path(uri)
+        crc = self._jvm.org.apache.hadoop.fs.Path(path.getParent(), f".{path.getName()}.crc")
+        if fs.exists(crc):
+            fs.delete(crc, False)

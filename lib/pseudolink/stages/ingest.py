@@ -1,0 +1,202 @@
+"""Ingest stage: every new delivery in ``inbox/`` becomes typed bronze Delta tables.
+
+Per delivery: manifest and folder checks, the ledger, then per file kind one read that
+numbers, checks and validates every line (:mod:`pseudolink.ingest.reader`); only when
+every kind is read and reconciled are the tables written, the ledger entry last.
+Details and design: docs/ingest.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from functools import reduce
+
+from pyspark import StorageLevel
+
+from pseudolink.cli import JobContext
+from pseudolink.errors import InputError
+from pseudolink.ingest.fs import HadoopFs
+from pseudolink.ingest.manifest import MANIFEST, Manifest, check_listing, parse_manifest
+from pseudolink.ingest.output import bronze_frame, quarantine_frame
+from pseudolink.ingest.reader import PreparedKind, read_kind
+from pseudolink.ingest.report import DeliveryReport, ledger_frame, report_frame
+from pseudolink.ingest.settings import IngestSettings
+from pseudolink.ingest.tables import (
+    LEDGER,
+    QUARANTINE,
+    REPORT,
+    REPORTS_DIR,
+    append,
+    bronze_table,
+    ledger_entry,
+    replace_delivery,
+)
+from pseudolink.ingest.validate import Rules
+from pseudolink.schemas import SOURCES, SourceSchema, load_codelist, load_source
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def run(ctx: JobContext, delivery: str | None = None) -> list[DeliveryReport]:
+    """Ingest every delivery of the inbox not yet in the ledger (or only ``delivery``)."""
+    settings = ctx.config.ingest
+    fs = HadoopFs(ctx.spark)
+    found = discover(fs, ctx.config.zone("inbox"), delivery)
+    if not found:
+        ctx.log.info("ingest: no deliveries in %s", ctx.config.zone("inbox"))
+    return [ingest_delivery(ctx, fs, settings, source, did) for source, did in found]
+
+
+def discover(fs: HadoopFs, inbox: str, delivery: str | None) -> list[tuple[str, str]]:
+    """The (source, delivery_id) folders of the inbox, sorted; unknown sources are errors."""
+    if not fs.is_dir(inbox):
+        raise InputError(f"{inbox}: no inbox folder (expected inbox/<source>/<delivery_id>/)")
+    found: list[tuple[str, str]] = []
+    for entry in fs.list(inbox):
+        if not entry.is_dir or entry.name not in SOURCES:
+            raise InputError(
+                f"{inbox}/{entry.name}: unknown source folder "
+                f"(expected one of: {', '.join(SOURCES)})"
+            )
+        for child in fs.list(f"{inbox}/{entry.name}"):
+            if not child.is_dir or not _ID.match(child.name):
+                raise InputError(
+                    f"{inbox}/{entry.name}/{child.name}: expected a delivery folder "
+                    "named by its delivery_id (letters, digits, '.', '_', '-')"
+                )
+            found.append((entry.name, child.name))
+    if delivery is None:
+        return found
+    chosen = [f for f in found if f[1] == delivery]
+    if not chosen:
+        known = ", ".join(d for _, d in found[:20]) or "none"
+        raise InputError(f"{inbox}: no delivery '{delivery}' (found: {known})")
+    return chosen
+
+
+def ingest_delivery(
+    ctx: JobContext, fs: HadoopFs, settings: IngestSettings, source: str, delivery_id: str
+) -> DeliveryReport:
+    """Check, read, validate and write one delivery; skip it if the ledger has it."""
+    started = time.monotonic()
+    folder = f"{ctx.config.zone('inbox')}/{source}/{delivery_id}"
+    bronze = ctx.config.zone("bronze")
+    schema = load_source(ctx.config.conf_dir, source)
+    manifest = read_manifest(fs, folder, source, delivery_id, schema)
+    done = ledger_entry(ctx.spark, f"{bronze}/{LEDGER}", delivery_id)
+    if done is not None:
+        if done["manifest_sha256"] != manifest.checksum or done["source"] != source:
+            raise InputError(
+                f"{folder}/{MANIFEST}: delivery '{delivery_id}' was already ingested from "
+                f"{done['source']} with manifest SHA-256 {done['manifest_sha256']}, this one "
+                f"has {manifest.checksum}: a changed delivery needs a new delivery_id"
+            )
+        ctx.log.info("ingest: %s/%s already ingested (ledger): skipped", source, delivery_id)
+        return DeliveryReport(source, delivery_id, "skipped", manifest.checksum)
+    check_listing(manifest, fs.list(folder), folder)
+    if settings.verify_checksums:
+        verify_checksums(fs, folder, manifest)
+    ctx.log.info(
+        "ingest: %s/%s: %d files, period %s..%s",
+        source,
+        delivery_id,
+        len(manifest.files),
+        manifest.period_from,
+        manifest.period_to,
+    )
+    level = getattr(StorageLevel, settings.storage_level)
+    prepared: list[PreparedKind] = []
+    try:
+        for kind in manifest.kinds():
+            rules = Rules(
+                schema.files[kind],
+                _codes(ctx, schema, kind),
+                manifest.period_from,
+                manifest.period_to,
+            )
+            prepared.append(read_kind(ctx.spark, folder, manifest.files_of(kind), rules, level))
+            _log_files(ctx, delivery_id, prepared[-1])
+        report = DeliveryReport(
+            source,
+            delivery_id,
+            "ingested",
+            manifest.checksum,
+            [f for p in prepared for f in p.files],
+        )
+        write_delivery(ctx, fs, schema, manifest, prepared, report, started)
+    finally:
+        for p in prepared:
+            p.release()
+    return report
+
+
+def read_manifest(
+    fs: HadoopFs, folder: str, source: str, delivery_id: str, schema: SourceSchema
+) -> Manifest:
+    uri = f"{folder}/{MANIFEST}"
+    if not fs.exists(uri):
+        raise InputError(f"{uri}: manifest not found (every delivery folder needs one)")
+    return parse_manifest(fs.read_bytes(uri), uri, source, delivery_id, schema.files)
+
+
+def verify_checksums(fs: HadoopFs, folder: str, manifest: Manifest) -> None:
+    """Every file's SHA-256 must be the manifest's (over the bytes as sent)."""
+    for f in manifest.files:
+        found = fs.sha256(f"{folder}/{f.name}")
+        if found != f.sha256:
+            raise InputError(
+                f"{folder}/{f.name}: SHA-256 mismatch: manifest says {f.sha256}, "
+                f"the file has {found}"
+            )
+
+
+def write_delivery(
+    ctx: JobContext,
+    fs: HadoopFs,
+    schema: SourceSchema,
+    manifest: Manifest,
+    prepared: list[PreparedKind],
+    report: DeliveryReport,
+    started: float,
+) -> None:
+    """Bronze tables, quarantine, report table and JSON, then the ledger entry (last)."""
+    spark, bronze, did = ctx.spark, ctx.config.zone("bronze"), manifest.delivery_id
+    now = dt.datetime.now(dt.UTC)
+    for p in prepared:
+        rows = bronze_frame(p.validated, schema.files[p.kind], did, now)
+        replace_delivery(rows, bronze_table(bronze, manifest.source, p.kind), did, ["period"])
+    quarantined = [
+        quarantine_frame(p.validated, manifest.source, did, p.kind, now) for p in prepared
+    ]
+    replace_delivery(
+        reduce(lambda a, b: a.unionByName(b), quarantined), f"{bronze}/{QUARANTINE}", did
+    )
+    replace_delivery(report_frame(spark, report, now), f"{bronze}/{REPORT}", did)
+    report.seconds = time.monotonic() - started
+    fs.write_text(f"{bronze}/{REPORTS_DIR}/{did}.json", report.to_json())
+    append(
+        ledger_frame(spark, report, dt.datetime.now(dt.UTC)),
+        f"{bronze}/{LEDGER}",
+    )
+
+
+def _log_files(ctx: JobContext, delivery_id: str, kind: PreparedKind) -> None:
+    for f in kind.files:
+        ctx.log.info(
+            "ingest: %s/%s: %d rows, %d accepted, %d quarantined (%s: %d files in %.1f s)",
+            delivery_id,
+            f.name,
+            f.manifest_rows,
+            f.accepted,
+            f.quarantined_total,
+            kind.kind,
+            len(kind.files),
+            kind.seconds,
+        )
+
+
+def _codes(ctx: JobContext, schema: SourceSchema, kind: str) -> dict[str, list[str]]:
+    names = {c.codelist for c in schema.files[kind].columns if c.codelist}
+    return {n: sorted(load_codelist(ctx.config.conf_dir, n)) for n in names}
