@@ -53,7 +53,8 @@ def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path):
     assert result.returncode == 0, output[-3000:]
     assert f"master {cluster.url}" in output
     table = root / "_runtime" / "selfcheck"
-    assert f"Output: {table.as_uri()}" in output
+    assert f"Delta table {table.as_uri()}" in output
+    assert "pipeline: done" in output and "pipeline: population 2016: index" in output
     # The generate stage ran on the executors and wrote every source's delivery.
     for source in ("statbel", "ksz", "vdab"):
         (manifest,) = (root / "inbox" / source).glob("*/manifest.json")
@@ -61,7 +62,10 @@ def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path):
             (manifest.parent / f["name"]).stat().st_size > 0
             for f in json.loads(manifest.read_text())["files"]
         )
-    assert (root / "inbox" / "ksz" / "ksz-2025-01" / "manifest.json").exists()
+    # Ingest and cohorts ran there too: bronze tables and the populations exist.
+    assert spark.read.format("delta").load(str(root / "bronze" / "ksz" / "ksz_quarterly")).count()
+    membership = spark.read.format("delta").load(str(root / "trusted/populations/membership"))
+    assert membership.filter("role = 'index'").count() > 0
     back = spark.read.format("delta").load(str(table))
     assert back.count() == SELFCHECK_ROWS
     assert checksum(back) == checksum(selfcheck_frame(spark))

@@ -46,6 +46,7 @@ class PreparedKind:
     validated: DataFrame
     files: list[FileReport]
     seconds: float
+    read_seconds: float = 0.0  # reading, decompressing and numbering the lines
 
     def release(self) -> None:
         """Drop both caches, the dependent one first (so Spark does not rebuild it)."""
@@ -68,6 +69,7 @@ def read_kind(
     validated = None
     try:
         rows = _guarded(lambda: split_stats_frame(lines).collect(), folder, kind)
+        read_seconds = time.monotonic() - started
         stats = [
             SplitStats(r["_file"], r["_block"], r["_first_id"], r["_lines"], r["_first_line"])
             for r in rows
@@ -105,7 +107,7 @@ def read_kind(
     seconds = time.monotonic() - started
     for r in reports:
         r.seconds = seconds
-    return PreparedKind(kind, lines, validated, reports, seconds)
+    return PreparedKind(kind, lines, validated, reports, seconds, read_seconds)
 
 
 def _guarded(action, folder: str, kind: str):  # noqa: ANN001, ANN202 - a thunk and its result

@@ -67,6 +67,9 @@ class DeliveryReport:
     manifest_sha256: str
     files: list[FileReport] = field(default_factory=list)
     seconds: float = 0.0
+    # Wall time per phase: read (lines read, decompressed, numbered), validate (parsed,
+    # checked, counted) and write (bronze, quarantine, report, ledger).
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:

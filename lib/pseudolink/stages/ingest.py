@@ -125,6 +125,10 @@ def ingest_delivery(
             manifest.checksum,
             [f for p in prepared for f in p.files],
         )
+        report.phases = {
+            "read": round(sum(p.read_seconds for p in prepared), 2),
+            "validate": round(sum(p.seconds - p.read_seconds for p in prepared), 2),
+        }
         write_delivery(ctx, fs, schema, manifest, prepared, report, started)
     finally:
         for p in prepared:
@@ -164,6 +168,7 @@ def write_delivery(
     """Bronze tables, quarantine, report table and JSON, then the ledger entry (last)."""
     spark, bronze, did = ctx.spark, ctx.config.zone("bronze"), manifest.delivery_id
     now = dt.datetime.now(dt.UTC)
+    write_started = time.monotonic()
     for p in prepared:
         rows = bronze_frame(p.validated, schema.files[p.kind], did, now)
         replace_delivery(rows, bronze_table(bronze, manifest.source, p.kind), did, ["period"])
@@ -175,6 +180,7 @@ def write_delivery(
     )
     replace_delivery(report_frame(spark, report, now), f"{bronze}/{REPORT}", did)
     report.seconds = time.monotonic() - started
+    report.phases["write"] = round(time.monotonic() - write_started, 2)
     fs.write_text(f"{bronze}/{REPORTS_DIR}/{did}.json", report.to_json())
     append(
         ledger_frame(spark, report, dt.datetime.now(dt.UTC)),

@@ -1,0 +1,207 @@
+"""The benchmark: generate (not counted in the pipeline's time), then ingest and cohorts,
+timed per stage with rows in and out, rows/s and peak memory; JSON and Markdown out."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from pseudolink.cli import JobContext
+from pseudolink.config import uri_to_local_path
+from pseudolink.errors import InputError
+from pseudolink.ingest.fs import HadoopFs
+from pseudolink.ingest.lines import with_line_source
+from pseudolink.ingest.manifest import MANIFEST
+from pseudolink.ingest.parse import with_fields, with_values
+from pseudolink.schemas import load_source
+from pseudolink.stages import cohorts, generate, ingest
+
+MARKER = "_benchmark"
+DERIVED = ("bronze", "trusted", "outbox")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def memory(ctx: JobContext) -> dict[str, float]:
+    """Peak resident memory so far of the driver JVM (which holds the local executors)
+    and of the largest Python worker."""
+    jvm_pid = int(ctx.spark.sparkContext._jvm.ProcessHandle.current().pid())
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    python = max((_peak_rss_mb(p) for p in pids if _is_descendant(p, jvm_pid)), default=0.0)
+    return {
+        "driver_jvm_peak_mb": round(_peak_rss_mb(jvm_pid)),
+        "python_worker_peak_mb": round(python),
+    }
+
+
+def _is_descendant(pid: int, ancestor: int) -> bool:
+    for _ in range(4):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return False
+        ppid = int(next(li for li in status.splitlines() if li.startswith("PPid:")).split()[1])
+        if ppid == ancestor:
+            return True
+        if ppid <= 1:
+            return False
+        pid = ppid
+    return False
+
+
+def prepare_root(ctx: JobContext, persons: int) -> dict:
+    """Generate into an empty root (marked as a benchmark root), or reuse its data; the
+    derived zones of an earlier run are removed so every run starts at the inbox."""
+    root = uri_to_local_path(ctx.config.root)
+    marker = root / MARKER
+    inbox = uri_to_local_path(ctx.config.zone("inbox"))
+    fs = HadoopFs(ctx.spark)
+    if generate.inbox_has_deliveries(inbox):
+        if not marker.exists():
+            raise InputError(
+                f"{root}: holds deliveries but was not made by the benchmark "
+                f"(no {MARKER}/): use an empty --root"
+            )
+        made = json.loads((marker / "generate.json").read_text())
+        if made["persons"] != persons:
+            raise InputError(
+                f"{root}: its data were generated for {made['persons']} persons, "
+                f"not {persons}: use another --root"
+            )
+        for zone in DERIVED:
+            if fs.exists(ctx.config.zone(zone)):
+                fs.delete(ctx.config.zone(zone))
+        return {**made, "reused": True}
+    marker.mkdir(parents=True, exist_ok=True)
+    summary = generate.run(ctx, persons)
+    (marker / "generate.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def parse_only(ctx: JobContext) -> dict[str, float]:
+    """One extra pass over every delivery file: read, split and type every value, no rules,
+    to tell parsing from validation in the ingest's time."""
+    fs = HadoopFs(ctx.spark)
+    inbox = ctx.config.zone("inbox")
+    started, rows = time.monotonic(), 0
+    for source, delivery in ingest.discover(fs, inbox, None):
+        folder = f"{inbox}/{source}/{delivery}"
+        manifest = json.loads(fs.read_bytes(f"{folder}/{MANIFEST}"))
+        schema = load_source(ctx.config.conf_dir, source)
+        for kind in sorted({f["kind"] for f in manifest["files"]}):
+            files = [f"{folder}/{f['name']}" for f in manifest["files"] if f["kind"] == kind]
+            text = ctx.spark.read.option("lineSep", "\n").text(files)
+            parsed = (
+                with_line_source(text)
+                .transform(with_fields)
+                .transform(with_values, schema.files[kind])
+            )
+            typed = [F.count(c.name) for c in schema.files[kind].columns]
+            rows += int(parsed.agg(F.count(F.lit(1)), *typed).first()[0])
+    return {"seconds": round(time.monotonic() - started, 1), "lines": rows}
+
+
+def run(ctx: JobContext, persons: int) -> dict:
+    results: dict = {"persons": persons, "machine": _machine(ctx), "stages": []}
+    made = prepare_root(ctx, persons)
+    results["generate"] = made
+    ctx.log.info(
+        "benchmark: data of %s persons ready (%s rows)", f"{persons:,}", f"{made['rows']:,}"
+    )
+    started = time.monotonic()
+    reports = ingest.run(ctx)
+    seconds = time.monotonic() - started
+    rows_in = sum(r.rows for r in reports)
+    results["stages"].append(
+        {
+            "stage": "ingest",
+            "seconds": round(seconds, 1),
+            "rows_in": rows_in,
+            "rows_out": sum(r.accepted for r in reports),
+            "rows_per_second": round(rows_in / seconds),
+            "phases": {
+                k: round(sum(r.phases.get(k, 0) for r in reports), 1)
+                for k in ("read", "validate", "write")
+            },
+            **memory(ctx),
+        }
+    )
+    started = time.monotonic()
+    sizes = cohorts.run(ctx)
+    seconds = time.monotonic() - started
+    bronze = ctx.config.zone("bronze")
+    statbel_rows = sum(
+        ctx.spark.read.format("delta").load(f"{bronze}/statbel/{k}").count()
+        for k in ("demobel", "census", "demobel_events")
+    )
+    members = sum(c["index"] + c["members"] + c["joiners"] for c in sizes.values())
+    results["stages"].append(
+        {
+            "stage": "cohorts",
+            "seconds": round(seconds, 1),
+            "rows_in": statbel_rows,
+            "rows_out": members,
+            "rows_per_second": round(statbel_rows / seconds),
+            "populations": sizes,
+            **memory(ctx),
+        }
+    )
+    results["parse_only_pass"] = parse_only(ctx)
+    results["pipeline_seconds"] = round(sum(s["seconds"] for s in results["stages"]), 1)
+    write_results(ctx, results)
+    return results
+
+
+def _machine(ctx: JobContext) -> dict:
+    sc = ctx.spark.sparkContext
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "spark": ctx.spark.version,
+        "master": sc.master,
+        "driver_memory": sc.getConf().get("spark.driver.memory", "1g"),
+        "shuffle_partitions": ctx.spark.conf.get("spark.sql.shuffle.partitions"),
+    }
+
+
+def write_results(ctx: JobContext, results: dict) -> None:
+    folder = uri_to_local_path(ctx.config.root) / MARKER
+    name = f"benchmark-{results['persons']}"
+    (folder / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [
+        f"Benchmark, {results['persons']:,} persons, {results['machine']['cpus']} cores, "
+        f"master {results['machine']['master']}, driver memory "
+        f"{results['machine']['driver_memory']}",
+        "",
+        "| stage | wall time (s) | rows in | rows out | rows/s | driver JVM peak (MB) "
+        "| Python worker peak (MB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    gen = results["generate"]
+    lines.append(
+        f"| generate (not timed in the pipeline) | {gen['seconds']} | - | {gen['rows']:,} "
+        f"| {gen['rows_per_second']:,} | - | - |"
+    )
+    for s in results["stages"]:
+        lines.append(
+            f"| {s['stage']} | {s['seconds']} | {s['rows_in']:,} | {s['rows_out']:,} | "
+            f"{s['rows_per_second']:,} | {s['driver_jvm_peak_mb']:,} | "
+            f"{s['python_worker_peak_mb']:,} |"
+        )
+    (folder / f"{name}.md").write_text("\n".join(lines) + "\n")
+    for line in lines:
+        ctx.log.info("benchmark: %s", line)

@@ -1,0 +1,41 @@
+"""The benchmark job on a tiny population: its figures are written, and a rerun reuses the
+generated data but starts again from the inbox."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+import pytest
+
+from pseudolink.cli import JobContext
+from pseudolink.config import load_config
+from pseudolink.errors import InputError
+from pseudolink.stages import benchmark
+
+pytestmark = pytest.mark.slow
+
+
+def test_benchmark_writes_figures_and_reruns_from_the_inbox(repo, spark, tmp_path):
+    config = load_config(repo / "conf" / "local.yaml", root=str(tmp_path / "b"))
+    ctx = JobContext("benchmark", argparse.Namespace(), config, logging.getLogger("pseudolink"))
+    ctx.__dict__["spark"] = spark
+    first = benchmark.run(ctx, 200)
+    saved = json.loads((tmp_path / "b" / "_benchmark" / "benchmark-200.json").read_text())
+    assert saved["persons"] == 200 and [s["stage"] for s in saved["stages"]] == [
+        "ingest",
+        "cohorts",
+    ]
+    ingest_stage = saved["stages"][0]
+    assert ingest_stage["rows_in"] == first["generate"]["rows"] == ingest_stage["rows_out"]
+    assert set(ingest_stage["phases"]) == {"read", "validate", "write"}
+    assert ingest_stage["driver_jvm_peak_mb"] > 100
+    assert saved["parse_only_pass"]["lines"] > first["generate"]["rows"]  # with headers
+    table = (tmp_path / "b" / "_benchmark" / "benchmark-200.md").read_text()
+    assert "| ingest |" in table and "| cohorts |" in table
+    again = benchmark.run(ctx, 200)
+    assert again["generate"]["reused"] is True
+    assert again["stages"][1]["populations"] == first["stages"][1]["populations"]
+    with pytest.raises(InputError, match="generated for 200 persons"):
+        benchmark.run(ctx, 300)
