@@ -34,8 +34,9 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(repo, spark, tmp_pat
     assert saved["parse_only_pass"]["lines"] > first["generate"]["rows"]  # with headers
     table = (tmp_path / "b" / "_benchmark" / "benchmark-200.md").read_text()
     assert "| ingest |" in table and "| cohorts |" in table
-    again = benchmark.run(ctx, 200)
-    assert again["generate"]["reused"] is True
-    assert again["stages"][1]["populations"] == first["stages"][1]["populations"]
+    # A rerun reuses the generated data and starts again from the inbox.
+    again = benchmark.prepare_root(ctx, 200)
+    assert again["reused"] is True and again["rows"] == first["generate"]["rows"]
+    assert not (tmp_path / "b" / "bronze").exists() and (tmp_path / "b" / "inbox").exists()
     with pytest.raises(InputError, match="generated for 200 persons"):
-        benchmark.run(ctx, 300)
+        benchmark.prepare_root(ctx, 300)
