@@ -49,6 +49,13 @@ def test_membership_matches_the_generator_truth(demo, spark):
     )
 
 
+def test_clean_demo_deliveries_have_no_quarantined_row(demo):
+    _, _, reports, _ = demo
+    assert len(reports) == 3
+    for report in reports:
+        assert report.quarantined == {} and report.accepted == report.rows > 0
+
+
 def test_population_sizes_are_reported(demo):
     _, _, _, sizes = demo
     assert sorted(sizes) == [2016, 2019, 2022]

@@ -341,6 +341,12 @@ def _income(p: Person, quarters: range, index: float, kids: int) -> dict[str, fl
 
 
 def event_rows(block: Block) -> Iterator[list[str]]:
+    """One row per person, date and event: two events of a kind on the same day (a
+    household move and leaving it) are registered as one, the later in the simulation."""
+    last: dict[tuple, list[str]] = {}
     for p, hid, when, kind, dest, muni in block.events:
         if when.year in P.STATBEL_YEARS:
-            yield [p.insz, hid, when.isoformat(), kind, dest, muni]
+            key = (p.insz, when, kind)
+            last.pop(key, None)  # keep the order of the kept (latest) events
+            last[key] = [p.insz, hid, when.isoformat(), kind, dest, muni]
+    yield from last.values()
