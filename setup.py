@@ -33,6 +33,9 @@ setup(
         f"pyspark>={V['PYSPARK_VERSION']},<=4.2.0",
         f"delta-spark>={V['DELTA_VERSION']},<4.5",
         "cryptography>=46,<51",
+        # Arrow-based pandas UDFs (the pseudonymisation UDF variant).
+        "pandas>=2.2,<3",
+        "pyarrow>=18,<27",
         "pyyaml>=6.0,<7",
     ],
     extras_require={

@@ -30,3 +30,26 @@ def spark():
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def demo(repo, spark, tmp_path_factory):
+    """The demo scale (generator.persons, 20 000) generated, ingested and turned into
+    populations once for the suite: (ctx, root, ingest reports, population sizes)."""
+    import argparse
+    import logging
+    from dataclasses import replace
+
+    from pseudolink.cli import JobContext
+    from pseudolink.config import load_config
+    from pseudolink.stages import cohorts, generate, ingest
+
+    root = tmp_path_factory.mktemp("demo")
+    config = load_config(repo / "conf" / "local.yaml", root=str(root))
+    config = replace(config, generator=replace(config.generator, block_size=10_000))
+    ctx = JobContext("pipeline", argparse.Namespace(), config, logging.getLogger("pseudolink"))
+    ctx.__dict__["spark"] = spark
+    generate.run(ctx)
+    reports = ingest.run(ctx)
+    sizes = cohorts.run(ctx)
+    return ctx, root, reports, sizes

@@ -3,18 +3,13 @@ truth exactly (the generator computed it from its own state, independently)."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
-from dataclasses import replace
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from pseudolink.cli import JobContext
-from pseudolink.config import load_config
-from pseudolink.stages import cohorts, generate, ingest
+from pseudolink.stages import cohorts
 
 TRUTH_SCHEMA = (
     "insz string, population int, role string, household_id string, "
@@ -22,19 +17,6 @@ TRUTH_SCHEMA = (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def demo(repo, spark, tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    config = load_config(repo / "conf" / "local.yaml", root=str(root))
-    config = replace(config, generator=replace(config.generator, block_size=10_000))
-    ctx = JobContext("pipeline", argparse.Namespace(), config, logging.getLogger("pseudolink"))
-    ctx.__dict__["spark"] = spark
-    generate.run(ctx)  # the demo scale: generator.persons (20 000)
-    reports = ingest.run(ctx)
-    sizes = cohorts.run(ctx)
-    return ctx, root, reports, sizes
 
 
 def test_membership_matches_the_generator_truth(demo, spark):

@@ -113,6 +113,35 @@ class CohortSettings:
 
 
 @dataclass(frozen=True)
+class KeySettings:
+    """The keystore of the project secret (docs/keys.md)."""
+
+    # A demo config: when no keystore exists, the pipeline creates one, with the
+    # passphrase from PSEUDOLINK_PASSPHRASE or else the announced demo-only passphrase.
+    # A non-demo config (false) never creates one on its own and refuses that passphrase.
+    demo: bool = False
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """How the link stage joins the sources to the populations (docs/link.md)."""
+
+    # auto: broadcast the populations' windows when their estimated size is at most
+    # broadcast_threshold_mb, else a sort-merge join; broadcast / sort_merge force one.
+    join: Literal["auto", "broadcast", "sort_merge"] = "auto"
+    broadcast_threshold_mb: int = field(default=256, metadata={"min": 0})
+
+
+@dataclass(frozen=True)
+class PseudonymiseSettings:
+    """How identifiers become tokens and sequence numbers (docs/pseudonymise.md)."""
+
+    # native: HMAC-SHA256 built from Spark's sha2/unhex/concat (no Python);
+    # udf: a vectorised pandas UDF with the cryptography package. Same tokens.
+    method: Literal["native", "udf"] = "native"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one run."""
 
@@ -122,6 +151,9 @@ class Config:
     generator: GeneratorSettings = field(default_factory=GeneratorSettings)
     cohorts: CohortSettings = field(default_factory=CohortSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    keys: KeySettings = field(default_factory=KeySettings)
+    link: LinkSettings = field(default_factory=LinkSettings)
+    pseudonymise: PseudonymiseSettings = field(default_factory=PseudonymiseSettings)
     # Where the file was read from; set by the loader, not by the YAML.
     source: str = field(default="<memory>", metadata={"internal": True})
 

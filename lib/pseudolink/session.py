@@ -2,9 +2,9 @@
 
 It never hard-codes a master: spark-submit (or the caller, such as the test fixture)
 decides. It always adds Delta's extension and catalog, UTC as the session time zone and
-redaction of INSZ-like numbers in the plans Spark shows. When the session is not started
-by spark-submit.sh (a notebook, the tests), it hands Spark the Delta jars that
-scripts/bootstrap.sh fetched into .cache/jars.
+redaction of INSZ-like numbers and key material in the plans Spark shows. When the session
+is not started by spark-submit.sh (a notebook, the tests), it hands Spark the Delta jars
+that scripts/bootstrap.sh fetched into .cache/jars.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from pyspark.sql import SparkSession
 from pseudolink.config import SparkSettings
 from pseudolink.errors import ConfigError
 
-# Eleven-digit runs (an INSZ) and secrets in configs are replaced in plans, the UI and logs.
-INSZ_REDACTION_REGEX = r"(?<!\d)\d{11}(?!\d)"
+# Eleven-digit runs (an INSZ) and hex runs of 64+ characters (key material: the HMAC pads
+# of the native pseudonymisation, salts) are replaced in shown plans, the UI and logs;
+# secrets in configs too.
+INSZ_REDACTION_REGEX = r"(?<!\d)\d{11}(?!\d)|[0-9a-fA-F]{64,}"
 SECRET_REDACTION_REGEX = r"(?i)secret|password|passphrase|token|access[.]?key"
 
 

@@ -1,0 +1,1 @@
+"""Keys: the encrypted keystore of the project secret."""

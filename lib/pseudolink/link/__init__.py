@@ -1,0 +1,1 @@
+"""Linkage: source rows to the populations, within each population's windows."""

@@ -1,0 +1,1 @@
+"""Pseudonymisation: keyed tokens, the key table of sequence numbers, the replacement."""

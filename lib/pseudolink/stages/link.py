@@ -1,0 +1,150 @@
+"""Link stage: the bronze KSZ, VDAB and Statbel tables to the populations, in trusted/.
+
+Per table (:data:`pseudolink.link.rules.RULES`): one join of the bronze rows with the
+populations' windows, written to ``trusted/linked/<source>/<kind>`` (Delta, partitioned
+by population and period), and the report pass over the same join (it reads only the
+INSZ and time columns). The join broadcasts the windows when their estimated size fits
+``link.broadcast_threshold_mb``, else it is a sort-merge join (adaptive execution splits
+skewed partitions, e.g. many rows for one placeholder INSZ); the plan each join got is
+logged. The linkage report goes to ``trusted/linked/_report`` (Delta) and
+``_report.json``. Details: docs/link.md.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from pseudolink.cli import JobContext
+from pseudolink.errors import InputError
+from pseudolink.ingest.fs import HadoopFs
+from pseudolink.ingest.tables import bronze_table
+from pseudolink.link.frames import (
+    LINEAGE,
+    exploded,
+    linked_rows,
+    report_counts,
+    windows_by_person,
+    with_population_status,
+)
+from pseudolink.link.report import TableReport, build_report, reconcile
+from pseudolink.link.rules import RULES, LinkRule
+from pseudolink.stages.cohorts import trusted_table
+
+LINKED = "linked"
+REPORT_TABLE = "_report"
+BYTES_PER_WINDOW = 120  # estimated size of one window in the broadcast (measured ~100)
+
+
+def linked_table(ctx: JobContext, rule: LinkRule) -> str:
+    return f"{ctx.config.zone('trusted')}/{LINKED}/{rule.source}/{rule.kind}"
+
+
+def choose_join(ctx: JobContext, windows_rows: int) -> tuple[str, str]:
+    """('broadcast' | 'merge', why), from link.join and the estimated broadcast size."""
+    settings = ctx.config.link
+    size_mb = windows_rows * BYTES_PER_WINDOW / 2**20
+    if settings.join == "broadcast":
+        return "broadcast", "forced by link.join"
+    if settings.join == "sort_merge":
+        return "merge", "forced by link.join"
+    if size_mb <= settings.broadcast_threshold_mb:
+        return "broadcast", f"windows ~{size_mb:.1f} MB <= {settings.broadcast_threshold_mb} MB"
+    return "merge", f"windows ~{size_mb:.1f} MB > {settings.broadcast_threshold_mb} MB"
+
+
+def join_plan(df: DataFrame) -> str:
+    """The join operators in the physical plan Spark chose (before adaptive changes)."""
+    plan = df._jdf.queryExecution().executedPlan().toString()
+    found = [op for op in ("BroadcastHashJoin", "SortMergeJoin", "ShuffledHashJoin") if op in plan]
+    return ", ".join(found) or "no join"
+
+
+def read_table(ctx: JobContext, path: str, what: str) -> DataFrame:
+    if not HadoopFs(ctx.spark).exists(f"{path}/_delta_log"):
+        raise InputError(f"{path}: no {what} table (run the stages before link first)")
+    return ctx.spark.read.format("delta").load(path)
+
+
+def run(ctx: JobContext) -> list[TableReport]:
+    """Link every table of RULES; write the linked tables and the report."""
+    windows = read_table(ctx, trusted_table(ctx, "windows"), "populations' windows")
+    hint, why = choose_join(ctx, windows.count())
+    people = windows_by_person(windows).cache()
+    reports = []
+    try:
+        for rule in RULES:
+            path = bronze_table(ctx.config.zone("bronze"), rule.source, rule.kind)
+            bronze = read_table(ctx, path, f"bronze {rule.name}")
+            reports.append(link_table(ctx, rule, bronze, people, hint, why))
+    finally:
+        people.unpersist()
+    write_report(ctx, reports)
+    return reports
+
+
+def link_table(
+    ctx: JobContext,
+    rule: LinkRule,
+    bronze: DataFrame,
+    people: DataFrame,
+    hint: str,
+    why: str,
+) -> TableReport:
+    started = time.monotonic()
+    columns = [c for c in bronze.columns if c not in LINEAGE] + ["delivery_id"]
+    rows = exploded(with_population_status(bronze, people, rule, hint))
+    linked = linked_rows(rows, columns)
+    plan = join_plan(linked)
+    ctx.log.info("link: %s: %s (%s)", rule.name, plan, why)
+    out = linked_table(ctx, rule)
+    (
+        linked.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .partitionBy("population", "period")
+        .save(out)
+    )
+    counts = report_counts(rows).collect()
+    report = build_report(rule.source, rule.kind, counts, bronze.count())
+    reconcile(report, ctx.spark.read.format("delta").load(out).count())
+    report.join, report.seconds = plan, time.monotonic() - started
+    ctx.log.info("link: %s", report.summary())
+    return report
+
+
+def write_report(ctx: JobContext, reports: list[TableReport]) -> None:
+    base = f"{ctx.config.zone('trusted')}/{LINKED}"
+    rows = [r.as_dict() for t in reports for r in t.rows]
+    schema = (
+        "source string, kind string, population string, period string, rows_in long, "
+        "linked long, outside_window long, not_in_population long, linkage_rate double"
+    )
+    frame = ctx.spark.createDataFrame(
+        [tuple(r[k] for k in schema_names(schema)) for r in rows], schema
+    ).withColumn("created_at", F.current_timestamp())
+    frame.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(
+        f"{base}/{REPORT_TABLE}"
+    )
+    summary = {
+        "tables": [
+            {
+                "table": t.name,
+                "bronze_rows": t.bronze_rows,
+                "totals": t.totals,
+                "linked_rows": t.linked_rows,
+                "join": t.join,
+                "seconds": round(t.seconds, 2),
+            }
+            for t in reports
+        ],
+        "rows": rows,
+    }
+    HadoopFs(ctx.spark).write_text(f"{base}/{REPORT_TABLE}.json", json.dumps(summary, indent=1))
+
+
+def schema_names(schema: str) -> list[str]:
+    return [part.strip().split(" ")[0] for part in schema.split(",")]
