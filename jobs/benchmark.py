@@ -1,11 +1,15 @@
-"""Benchmark the pipeline: generate (untimed), then time ingest and cohorts per stage.
+"""Benchmark the pipeline: generate (untimed), then time every stage.
 
-Usage: ./spark-submit.sh benchmark --root DIR --persons N [-- --driver-memory 6g]
+Usage: ./spark-submit.sh benchmark --root DIR --persons N [--variants] [--from-link]
+       [-- --driver-memory 6g]
 
 Generates N persons into an empty DIR (kept for reruns at the same N), removes the derived
-zones of an earlier run, runs ingest and cohorts, and writes DIR/_benchmark/benchmark-N.json
-and .md: per stage the wall time, rows in and out, rows/s and peak memory, the ingest's
-read / validate / write split and one parse-only pass over every file.
+zones of an earlier run, runs ingest, cohorts, link and pseudonymise, and writes
+DIR/_benchmark/benchmark-N.json and .md: per stage the wall time, rows in and out, rows/s
+and peak memory, the ingest's read / validate / write split and one parse-only pass over
+every file. --variants adds the person tokens by pandas UDF and by native expression, and
+the KSZ link by broadcast and by sort-merge join, side by side. --from-link keeps the
+bronze tables and populations of an earlier run on DIR and starts at link.
 """
 
 from __future__ import annotations
@@ -25,12 +29,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="residents on 1 January 2013 to generate",
     )
+    parser.add_argument(
+        "--variants",
+        action="store_true",
+        help="also time UDF vs native tokens and broadcast vs sort-merge link",
+    )
+    parser.add_argument(
+        "--from-link",
+        action="store_true",
+        help="reuse the bronze tables and populations of an earlier run; start at link",
+    )
 
 
 def main(ctx: cli.JobContext) -> int:
     if ctx.args.root is None:
         raise InputError("benchmark: --root DIR is required (an empty folder)")
-    benchmark.run(ctx, ctx.args.persons)
+    benchmark.run(ctx, ctx.args.persons, ctx.args.variants, ctx.args.from_link)
     return 0
 
 

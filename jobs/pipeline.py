@@ -4,14 +4,17 @@ Usage: ./spark-submit.sh pipeline [--root DIR] [--conf FILE]
 
 Stages: selfcheck (Spark + Delta round trip); generate (the synthetic deliveries at the
 config's demo scale, only when the inbox holds none); ingest (every new delivery into
-bronze); cohorts (the populations, their follow-up and the extraction request).
+bronze); cohorts (the populations, their follow-up and the extraction request); link
+(the sources to the populations, within their windows); pseudonymise (identifiers to
+sequence numbers). The demo config creates its keystore without a prompt: the passphrase
+is PSEUDOLINK_PASSPHRASE or, failing that, an announced demo-only one.
 """
 
 from __future__ import annotations
 
 from pseudolink import cli
 from pseudolink.config import uri_to_local_path
-from pseudolink.stages import cohorts, generate, ingest, selfcheck
+from pseudolink.stages import cohorts, generate, ingest, link, pseudonymise, selfcheck
 
 
 def main(ctx: cli.JobContext) -> int:
@@ -24,6 +27,8 @@ def main(ctx: cli.JobContext) -> int:
         generate.run(ctx)
     reports = ingest.run(ctx)
     sizes = cohorts.run(ctx)
+    linkage = link.run(ctx)
+    pseudonymised = pseudonymise.run(ctx)
     ctx.log.info("pipeline: done in %s", ctx.elapsed())
     for report in reports:
         ctx.log.info("pipeline: ingest %s", report.summary())
@@ -31,8 +36,19 @@ def main(ctx: cli.JobContext) -> int:
         ctx.log.info(
             "pipeline: population %d: %s", year, ", ".join(f"{k} {v:,}" for k, v in counts.items())
         )
+    for report in linkage:
+        ctx.log.info("pipeline: link %s", report.summary())
+    for domain, counts in pseudonymised["domains"].items():
+        ctx.log.info(
+            "pipeline: pseudonymise %s: %s numbers (%s new)",
+            domain,
+            f"{counts['total']:,}",
+            f"{counts['added']:,}",
+        )
     ctx.log.info(
-        "pipeline: output in %s (bronze/, trusted/populations/, outbox/requests/)", ctx.config.root
+        "pipeline: output in %s (bronze/, trusted/populations/, trusted/linked/, "
+        "trusted/pseudonymised/, outbox/requests/)",
+        ctx.config.root,
     )
     return 0
 

@@ -1,5 +1,9 @@
-"""The benchmark: generate (not counted in the pipeline's time), then ingest and cohorts,
-timed per stage with rows in and out, rows/s and peak memory; JSON and Markdown out."""
+"""The benchmark: generate (not counted in the pipeline's time), then ingest, cohorts, link
+and pseudonymise, timed per stage with rows in and out, rows/s and peak memory; JSON and
+Markdown out. ``variants`` adds, side by side in the same run, the tokens of every person
+with the pandas UDF and with the native expression, and the link of the largest table
+with a broadcast and with a sort-merge join. ``from_link`` reuses the bronze tables and
+populations of an earlier run on the same root and starts at link."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from pseudolink.ingest.lines import with_line_source
 from pseudolink.ingest.manifest import MANIFEST
 from pseudolink.ingest.parse import with_fields, with_values
 from pseudolink.schemas import load_source
-from pseudolink.stages import cohorts, generate, ingest
+from pseudolink.stages import cohorts, generate, ingest, link, pseudonymise
 
 MARKER = "_benchmark"
 DERIVED = ("bronze", "trusted", "outbox")
@@ -62,7 +66,7 @@ def _is_descendant(pid: int, ancestor: int) -> bool:
     return False
 
 
-def prepare_root(ctx: JobContext, persons: int) -> dict:
+def prepare_root(ctx: JobContext, persons: int, keep_derived: bool = False) -> dict:
     """Generate into an empty root (marked as a benchmark root), or reuse its data; the
     derived zones of an earlier run are removed so every run starts at the inbox."""
     root = uri_to_local_path(ctx.config.root)
@@ -82,7 +86,7 @@ def prepare_root(ctx: JobContext, persons: int) -> dict:
                 f"not {persons}: use another --root"
             )
         for zone in DERIVED:
-            if fs.exists(ctx.config.zone(zone)):
+            if not keep_derived and fs.exists(ctx.config.zone(zone)):
                 fs.delete(ctx.config.zone(zone))
         return {**made, "reused": True}
     marker.mkdir(parents=True, exist_ok=True)
@@ -114,31 +118,46 @@ def parse_only(ctx: JobContext) -> dict[str, float]:
     return {"seconds": round(time.monotonic() - started, 1), "lines": rows}
 
 
-def run(ctx: JobContext, persons: int) -> dict:
+def run(ctx: JobContext, persons: int, variants: bool = False, from_link: bool = False) -> dict:
     results: dict = {"persons": persons, "machine": _machine(ctx), "stages": []}
-    made = prepare_root(ctx, persons)
+    made = prepare_root(ctx, persons, keep_derived=from_link)
     results["generate"] = made
     ctx.log.info(
         "benchmark: data of %s persons ready (%s rows)", f"{persons:,}", f"{made['rows']:,}"
     )
+    if not from_link:
+        results["stages"].append(_ingest(ctx))
+        results["stages"].append(_cohorts(ctx))
+        results["parse_only_pass"] = parse_only(ctx)
+    results["stages"].append(_link(ctx))
+    results["stages"].append(_pseudonymise(ctx))
+    if variants:
+        results["variants"] = run_variants(ctx)
+    results["pipeline_seconds"] = round(sum(s["seconds"] for s in results["stages"]), 1)
+    write_results(ctx, results)
+    return results
+
+
+def _ingest(ctx: JobContext) -> dict:
     started = time.monotonic()
     reports = ingest.run(ctx)
     seconds = time.monotonic() - started
     rows_in = sum(r.rows for r in reports)
-    results["stages"].append(
-        {
-            "stage": "ingest",
-            "seconds": round(seconds, 1),
-            "rows_in": rows_in,
-            "rows_out": sum(r.accepted for r in reports),
-            "rows_per_second": round(rows_in / seconds),
-            "phases": {
-                k: round(sum(r.phases.get(k, 0) for r in reports), 1)
-                for k in ("read", "validate", "write")
-            },
-            **memory(ctx),
-        }
-    )
+    return {
+        "stage": "ingest",
+        "seconds": round(seconds, 1),
+        "rows_in": rows_in,
+        "rows_out": sum(r.accepted for r in reports),
+        "rows_per_second": round(rows_in / seconds),
+        "phases": {
+            k: round(sum(r.phases.get(k, 0) for r in reports), 1)
+            for k in ("read", "validate", "write")
+        },
+        **memory(ctx),
+    }
+
+
+def _cohorts(ctx: JobContext) -> dict:
     started = time.monotonic()
     sizes = cohorts.run(ctx)
     seconds = time.monotonic() - started
@@ -148,21 +167,93 @@ def run(ctx: JobContext, persons: int) -> dict:
         for k in ("demobel", "census", "demobel_events")
     )
     members = sum(c["index"] + c["members"] + c["joiners"] for c in sizes.values())
-    results["stages"].append(
-        {
-            "stage": "cohorts",
-            "seconds": round(seconds, 1),
-            "rows_in": statbel_rows,
-            "rows_out": members,
-            "rows_per_second": round(statbel_rows / seconds),
-            "populations": sizes,
-            **memory(ctx),
+    return {
+        "stage": "cohorts",
+        "seconds": round(seconds, 1),
+        "rows_in": statbel_rows,
+        "rows_out": members,
+        "rows_per_second": round(statbel_rows / seconds),
+        "populations": sizes,
+        **memory(ctx),
+    }
+
+
+def _link(ctx: JobContext) -> dict:
+    started = time.monotonic()
+    reports = link.run(ctx)
+    seconds = time.monotonic() - started
+    rows_in = sum(r.bronze_rows for r in reports)
+    return {
+        "stage": "link",
+        "seconds": round(seconds, 1),
+        "rows_in": rows_in,
+        "rows_out": sum(r.linked_rows for r in reports),
+        "rows_per_second": round(rows_in / seconds),
+        "tables": {r.name: {"seconds": round(r.seconds, 1), "join": r.join} for r in reports},
+        **memory(ctx),
+    }
+
+
+def _pseudonymise(ctx: JobContext) -> dict:
+    started = time.monotonic()
+    summary = pseudonymise.run(ctx)
+    seconds = time.monotonic() - started
+    rows = sum(t["rows"] for t in summary["tables"].values())
+    return {
+        "stage": "pseudonymise",
+        "seconds": round(seconds, 1),
+        "rows_in": rows,
+        "rows_out": rows,
+        "rows_per_second": round(rows / seconds),
+        "method": summary["method"],
+        "domains": summary["domains"],
+        **memory(ctx),
+    }
+
+
+def run_variants(ctx: JobContext) -> dict:
+    """Tokens of every person by both methods; the KSZ link by both join strategies."""
+    frames = pseudonymise.tables(ctx)
+    ids = pseudonymise.identifiers(frames)["persons"].cache()
+    n = ids.count()
+    key = bytes(32)  # a benchmark key: only the speed is measured here
+    out: dict = {"tokens": {}, "link_ksz": {}}
+    for method in ("udf", "native"):
+        started = time.monotonic()
+        tokens = pseudonymise.with_tokens(ids, key, method)
+        tokens.agg(F.count_distinct("token")).first()
+        seconds = time.monotonic() - started
+        out["tokens"][method] = {
+            "identifiers": n,
+            "seconds": round(seconds, 2),
+            "rows_per_second": round(n / seconds),
         }
+        ctx.log.info("benchmark: tokens %s: %s in %.1f s", method, f"{n:,}", seconds)
+    ids.unpersist()
+    rule = link.RULES[0]
+    windows = link.read_table(ctx, link.trusted_table(ctx, "windows"), "windows")
+    people = link.windows_by_person(windows).cache()
+    people.count()
+    bronze = ctx.spark.read.format("delta").load(
+        link.bronze_table(ctx.config.zone("bronze"), rule.source, rule.kind)
     )
-    results["parse_only_pass"] = parse_only(ctx)
-    results["pipeline_seconds"] = round(sum(s["seconds"] for s in results["stages"]), 1)
-    write_results(ctx, results)
-    return results
+    rows = bronze.count()
+    for hint in ("broadcast", "merge"):
+        started = time.monotonic()
+        frame = link.exploded(link.with_population_status(bronze, people, rule, hint))
+        linked = link.linked_rows(frame, bronze.columns)
+        count = linked.count()
+        seconds = time.monotonic() - started
+        out["link_ksz"][hint] = {
+            "rows_in": rows,
+            "linked": count,
+            "plan": link.join_plan(linked),
+            "seconds": round(seconds, 2),
+            "rows_per_second": round(rows / seconds),
+        }
+        ctx.log.info("benchmark: link KSZ with %s join: %.1f s", hint, seconds)
+    people.unpersist()
+    return out
 
 
 def _machine(ctx: JobContext) -> dict:
@@ -201,6 +292,16 @@ def write_results(ctx: JobContext, results: dict) -> None:
             f"| {s['stage']} | {s['seconds']} | {s['rows_in']:,} | {s['rows_out']:,} | "
             f"{s['rows_per_second']:,} | {s['driver_jvm_peak_mb']:,} | "
             f"{s['python_worker_peak_mb']:,} |"
+        )
+    for method, v in results.get("variants", {}).get("tokens", {}).items():
+        lines.append(
+            f"| tokens, {method} (variant) | {v['seconds']} | {v['identifiers']:,} | "
+            f"{v['identifiers']:,} | {v['rows_per_second']:,} | - | - |"
+        )
+    for hint, v in results.get("variants", {}).get("link_ksz", {}).items():
+        lines.append(
+            f"| link KSZ, {hint} join (variant: {v['plan']}) | {v['seconds']} | "
+            f"{v['rows_in']:,} | {v['linked']:,} | {v['rows_per_second']:,} | - | - |"
         )
     (folder / f"{name}.md").write_text("\n".join(lines) + "\n")
     for line in lines:

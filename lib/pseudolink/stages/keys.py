@@ -49,7 +49,10 @@ def next_path(ctx: JobContext) -> Path:
 
 
 def _passphrase(ctx: JobContext, allow_prompt: bool = True) -> str:
-    phrase, is_demo = resolve_passphrase(demo=ctx.config.keys.demo, allow_prompt=allow_prompt)
+    """PSEUDOLINK_PASSPHRASE, else a prompt (never under a demo config: the demo runs
+    without one), else the demo passphrase under a demo config."""
+    demo = ctx.config.keys.demo
+    phrase, is_demo = resolve_passphrase(demo=demo, allow_prompt=allow_prompt and not demo)
     if is_demo:
         ctx.log.warning(
             "keys: using the DEMO-ONLY passphrase (demo config %s); never for real data",

@@ -1,0 +1,255 @@
+"""At demo scale: link, pseudonymise, keys and reidentify on the generated populations."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import replace
+
+import pytest
+from pyspark.sql import functions as F
+
+from pseudolink.errors import PseudolinkError
+from pseudolink.keys.keystore import KeystoreError, open_keystore
+from pseudolink.pseudo.check import identifier_findings
+from pseudolink.pseudo.keytable import integrity, key_table_path
+from pseudolink.stages import cohorts, keys, link, pseudonymise, reidentify
+
+pytestmark = pytest.mark.slow
+PASSPHRASE = "a test passphrase, not the demo one"
+
+
+@pytest.fixture(scope="module")
+def done(demo, monkeypatch_module):
+    ctx, root, _, _ = demo
+    monkeypatch_module.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
+    reports = link.run(ctx)
+    summary = pseudonymise.run(ctx)
+    return ctx, root, reports, summary
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def load(spark, path):
+    return spark.read.format("delta").load(path)
+
+
+def person_map(ctx, spark):
+    """insz -> seq, recomputed from the keystore and the key table."""
+    store = open_keystore(keys.keystore_path(ctx), PASSPHRASE)
+    ids = pseudonymise.identifiers(pseudonymise.tables(ctx))["persons"]
+    tokens = pseudonymise.with_tokens(ids, store.person_key(), "native")
+    table = load(spark, key_table_path(ctx.config.zone("trusted"), "persons"))
+    return tokens.join(table, "token").select(F.col("id").alias("insz"), "seq")
+
+
+def test_linkage_report_accounts_for_every_bronze_row(done, spark):
+    ctx, root, reports, _ = done
+    assert [r.name for r in reports][0] == "ksz/ksz_quarterly"
+    saved = json.loads((root / "trusted" / "linked" / "_report.json").read_text())
+    for table in saved["tables"]:
+        source, kind = table["table"].split("/")
+        bronze = load(spark, f"{ctx.config.zone('bronze')}/{source}/{kind}").count()
+        assert sum(table["totals"].values()) == table["bronze_rows"] == bronze > 0
+        linked = load(spark, f"{ctx.config.zone('trusted')}/linked/{source}/{kind}")
+        assert linked.count() == table["linked_rows"] > 0
+        assert table["join"] == "BroadcastHashJoin"
+    ksz = next(t for t in saved["tables"] if t["table"] == "ksz/ksz_quarterly")
+    assert ksz["totals"]["not_in_population"] > 0 and ksz["totals"]["linked"] > 0
+    report = load(spark, f"{ctx.config.zone('trusted')}/linked/_report")
+    assert report.filter("linked + outside_window + not_in_population != rows_in").count() == 0
+
+
+def test_linked_ksz_rows_lie_in_their_window(done, spark):
+    ctx, *_ = done
+    linked = load(spark, f"{ctx.config.zone('trusted')}/linked/ksz/ksz_quarterly")
+    windows = load(spark, cohorts.trusted_table(ctx, "windows"))
+    joined = linked.join(windows, ["insz", "population"])
+    assert joined.count() == linked.count()
+    outside = joined.filter(
+        (F.col("quarter") < F.col("retrospective_from"))
+        | (F.col("quarter") > F.col("quarterly_to"))
+    )
+    assert outside.count() == 0
+    assert linked.filter("quarter < '2016Q1'").select("population").distinct().count() >= 1
+
+
+def test_no_identifier_is_left_in_the_pseudonymised_tables(done, spark):
+    ctx, root, _, summary = done
+    assert set(summary["tables"]) == {
+        "populations",
+        "moves",
+        "ksz_quarterly",
+        "vdab_quarterly",
+        "vdab_activation",
+        "vdab_employment",
+        "census",
+        "demobel",
+        "adi",
+    }
+    membership = load(spark, cohorts.trusted_table(ctx, "membership"))
+    inszs = membership.select(F.col("insz").alias("v"))
+    households = membership.select(F.col("household_id").alias("v"))
+    for name in summary["tables"]:
+        table = load(spark, pseudonymise.output_path(ctx, name))
+        assert not any("insz" in c or c.endswith("_id") for c in table.columns), name
+        strings = [f.name for f in table.schema.fields if f.dataType.simpleString() == "string"]
+        for c in strings:
+            values = table.select(F.col(c).alias("v")).distinct()
+            assert values.join(inszs.union(households), "v", "left_semi").count() == 0, (name, c)
+    pop = load(spark, pseudonymise.output_path(ctx, "populations"))
+    assert pop.count() == membership.count()
+    assert pop.filter(F.col("person_seq").isNull() | F.col("household_seq").isNull()).count() == 0
+
+
+def test_one_number_per_person_in_every_population(done, spark):
+    ctx, *_ = done
+    pairs = person_map(ctx, spark)
+    membership = load(spark, cohorts.trusted_table(ctx, "membership"))
+    pop = load(spark, pseudonymise.output_path(ctx, "populations"))
+    # The same person keeps the same number across populations: the (person, population)
+    # pairs map one to one.
+    assert pop.select("person_seq", "population").distinct().count() == membership.count()
+    assert pairs.count() == pairs.select("seq").distinct().count()
+    multi = membership.groupBy("insz").count().filter("count > 1").count()
+    assert multi > 0
+    assert pop.groupBy("person_seq").count().filter("count > 1").count() == multi
+    table = load(spark, key_table_path(ctx.config.zone("trusted"), "persons"))
+    counts = integrity(table)
+    assert counts["rows"] == counts["tokens"] == counts["numbers"] == counts["max_seq"]
+    assert counts["min_seq"] == 1
+
+
+def test_numbers_carry_no_information(done, spark):
+    """Correlation of the number with INSZ order, birth date, sex, population and the
+    order persons first appear in: all within 4 standard errors of zero."""
+    ctx, *_ = done
+    pairs = person_map(ctx, spark)
+    membership = load(spark, cohorts.trusted_table(ctx, "membership"))
+    first = membership.groupBy("insz").agg(
+        F.min("population").alias("population"), F.min("household_id").alias("household")
+    )
+    frame = pairs.join(first, "insz").select(
+        F.col("seq").cast("double").alias("seq"),
+        F.col("insz").cast("double").alias("insz_order"),
+        F.substring("insz", 1, 6).cast("double").alias("birth"),
+        (F.substring("insz", 7, 3).cast("int") % 2).cast("double").alias("male"),
+        F.col("population").cast("double").alias("population"),
+        F.rank()
+        .over(__import__("pyspark").sql.Window.orderBy("household", "insz"))
+        .cast("double")
+        .alias("input_order"),
+    )
+    n = frame.count()
+    bound = 4 / math.sqrt(n)
+    row = frame.select(
+        *[
+            F.corr("seq", c).alias(c)
+            for c in ("insz_order", "birth", "male", "population", "input_order")
+        ]
+    ).first()
+    assert n > 5000
+    for name, r in row.asDict().items():
+        assert abs(r) < bound, f"seq correlates with {name}: {r:.4f} (bound {bound:.4f})"
+
+
+def test_rerun_and_udf_method_keep_every_number(done, spark):
+    ctx, *_ = done
+    before = {tuple(r) for r in person_map(ctx, spark).collect()}
+    udf_ctx = replace(
+        ctx, config=replace(ctx.config, pseudonymise=replace(ctx.config.pseudonymise, method="udf"))
+    )
+    udf_ctx.__dict__["spark"] = spark
+    summary = pseudonymise.run(udf_ctx)
+    assert summary["domains"]["persons"]["added"] == 0
+    assert summary["domains"]["households"]["added"] == 0
+    assert {tuple(r) for r in person_map(ctx, spark).collect()} == before
+
+
+def test_identifier_check_finds_insz_like_values_and_household_ids(spark):
+    households = spark.createDataFrame([("HH0001",)], "household_id string")
+    clean = spark.createDataFrame([(1, "A1", "x")], "person_seq long, code string, note string")
+    assert identifier_findings(clean, households) == []
+    dirty = spark.createDataFrame(
+        [(1, "HH0001", "id 85073003328 here", "85073003328")],
+        "person_seq long, code string, note string, insz string",
+    )
+    found = identifier_findings(dirty, households)
+    assert "column 'insz' is an identifier column" in found
+    assert "column 'code' holds 1 household id(s)" in found
+    assert "column 'note' holds 1 INSZ-like value(s)" in found
+
+
+def test_reidentify_writes_the_answer_and_an_audit_record(done, spark):
+    ctx, root, _, _ = done
+    pairs = dict((seq, insz) for insz, seq in person_map(ctx, spark).limit(3).collect())
+    asked = sorted(pairs) + [10**9]
+    out = reidentify.run(ctx, "persons", asked, "court order 2026/123 (test)", "CASE-1")
+    lines = out.read_text().splitlines()
+    assert lines[0] == "seq;insz"
+    assert {int(s): i for s, i in (li.split(";") for li in lines[1:])} == pairs
+    audit = (root / "trusted" / "audit" / "reidentify.jsonl").read_text().splitlines()
+    record = json.loads(audit[-1])
+    assert record["asked"] == asked and record["found"] == sorted(pairs)
+    assert record["case"] == "CASE-1" and "court order" in record["reason"]
+    assert not any(insz in audit[-1] for insz in pairs.values())
+    with pytest.raises(PseudolinkError, match="legal reason"):
+        reidentify.run(ctx, "persons", asked, "no", "CASE-2")
+
+
+def test_wrong_passphrase_stops_before_anything_is_written(done, spark, monkeypatch):
+    ctx, *_ = done
+    path = key_table_path(ctx.config.zone("trusted"), "persons")
+    version = load(spark, path).inputFiles()
+    monkeypatch.setenv("PSEUDOLINK_PASSPHRASE", "wrong")
+    with pytest.raises(KeystoreError, match="wrong passphrase") as err:
+        pseudonymise.run(ctx)
+    assert "wrong" not in str(err.value).replace("wrong passphrase", "")
+    assert load(spark, path).inputFiles() == version
+
+
+def test_no_secret_passphrase_or_insz_reaches_the_log(done, spark, caplog):
+    ctx, *_ = done
+    with caplog.at_level(logging.DEBUG):
+        pseudonymise.run(ctx)
+        link.run(ctx)
+    store = open_keystore(keys.keystore_path(ctx), PASSPHRASE)
+    text = caplog.text
+    assert "pseudonymise: persons" in text and "link: ksz/ksz_quarterly" in text
+    for secret in (PASSPHRASE, store.secret.hex(), store.person_key().hex()):
+        assert secret not in text
+    assert re.search(r"(?<!\d)\d{11}(?!\d)", text) is None
+
+
+def test_keys_verify_then_rotate_keeps_every_number(done, spark):
+    ctx, *_ = done
+    assert keys.verify(ctx)["persons"]["state"] == "ok"
+    old_id = open_keystore(keys.keystore_path(ctx), PASSPHRASE).key_id
+    before = {tuple(r) for r in person_map(ctx, spark).collect()}
+    old_tokens = {
+        r[0]
+        for r in load(spark, key_table_path(ctx.config.zone("trusted"), "persons"))
+        .select("token")
+        .collect()
+    }
+    keys.rotate(ctx, pseudonymise.identifiers(pseudonymise.tables(ctx)))
+    new_id = open_keystore(keys.keystore_path(ctx), PASSPHRASE).key_id
+    assert new_id != old_id
+    assert {tuple(r) for r in person_map(ctx, spark).collect()} == before
+    new_tokens = {
+        r[0]
+        for r in load(spark, key_table_path(ctx.config.zone("trusted"), "persons"))
+        .select("token")
+        .collect()
+    }
+    assert not old_tokens & new_tokens
+    assert keys.verify(ctx)["households"]["state"] == "ok"
+    summary = pseudonymise.run(ctx)
+    assert summary["domains"]["persons"]["added"] == 0 and summary["key_id"] == new_id
