@@ -134,34 +134,23 @@ def test_join_strategy_follows_the_hint(spark):
     assert broadcast.count() == merge.count() == 1
 
 
-def test_skewed_insz_is_split_by_the_sort_merge_join(spark):
-    """Many rows for one INSZ: adaptive execution splits its partition; counts stay exact."""
+def test_a_skewed_insz_is_joined_apart_from_the_sort_merge_join(spark):
+    """Many rows for one INSZ: with the skew guard its rows go through a broadcast join,
+    the rest through the sort-merge join, and the counts stay exact."""
     skewed = spark.range(20000).select(
         F.when(F.col("id") < 19000, F.lit("A")).otherwise(F.lit("B")).alias("insz"),
         F.lit("2020Q1").alias("quarter"),
         F.lit("2020").alias("period"),
-        F.col("id").alias("n"),
     )
-    settings = {
-        "spark.sql.adaptive.enabled": "true",
-        "spark.sql.adaptive.skewJoin.enabled": "true",
-        "spark.sql.adaptive.skewJoin.skewedPartitionFactor": "1",
-        "spark.sql.adaptive.skewJoin.skewedPartitionThresholdInBytes": "1k",
-        "spark.sql.adaptive.advisoryPartitionSizeInBytes": "1k",
-        "spark.sql.adaptive.coalescePartitions.enabled": "false",
-        "spark.sql.shuffle.partitions": "4",
-    }
-    saved = {k: spark.conf.get(k, None) for k in settings}
-    try:
-        for k, v in settings.items():
-            spark.conf.set(k, v)
-        rows, linked = link(spark, "ksz_quarterly", skewed, "merge")
-        assert linked.count() == 19000 * 2 + 1000  # A: populations 2016 and 2019
-        final = linked._jdf.queryExecution().executedPlan().toString()
-        assert "SortMergeJoin" in final and "isSkewJoin=true" in final
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                spark.conf.unset(k)
-            else:
-                spark.conf.set(k, v)
+    from pseudolink.stages.link import hot_keys
+
+    hot = hot_keys(skewed, 5000)
+    assert hot == ["A"]
+    people = windows_by_person(spark.createDataFrame(WINDOW_ROWS, WINDOWS))
+    rows = exploded(with_population_status(skewed, people, rule("ksz_quarterly"), "merge", hot))
+    linked = linked_rows(rows, skewed.columns)
+    plan = join_plan(linked)
+    assert "SortMergeJoin" in plan and "BroadcastHashJoin" in plan
+    assert linked.count() == 19000 * 2 + 1000  # A: populations 2016 and 2019; B: 2022
+    report = build_report("ksz", "k", report_counts(rows).collect(), skewed.count())
+    assert report.totals == {"linked": 20000}

@@ -130,6 +130,9 @@ class LinkSettings:
     # broadcast_threshold_mb, else a sort-merge join; broadcast / sort_merge force one.
     join: Literal["auto", "broadcast", "sort_merge"] = "auto"
     broadcast_threshold_mb: int = field(default=256, metadata={"min": 0})
+    # With a sort-merge join, an INSZ with more bronze rows than this (a placeholder
+    # number) is joined apart by broadcast, so one task does not get all its rows.
+    skew_rows: int = field(default=10_000, metadata={"min": 1})
 
 
 @dataclass(frozen=True)

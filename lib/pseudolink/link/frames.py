@@ -42,10 +42,24 @@ def windows_by_person(windows: DataFrame) -> DataFrame:
 
 
 def with_population_status(
-    bronze: DataFrame, people: DataFrame, rule: LinkRule, hint: str | None
+    bronze: DataFrame,
+    people: DataFrame,
+    rule: LinkRule,
+    hint: str | None,
+    hot: list[str] | None = None,
 ) -> DataFrame:
     """Each bronze row once, with ``_cands``: per population of the person, whether the
-    row is in its window; and ``_status``. ``hint``: 'broadcast', 'merge' or None."""
+    row is in its window; and ``_status``. ``hint``: 'broadcast', 'merge' or None.
+
+    ``hot``: INSZ with so many rows that one sort-merge task would get them all (a
+    placeholder number, say). Their rows are joined apart, with a broadcast of their few
+    windows, and the rest by the sort-merge join: the classic isolation of skewed keys."""
+    if hot and hint == "merge":
+        is_hot = F.col("insz").isin(hot)
+        cold = with_population_status(bronze.filter(~is_hot), people, rule, "merge")
+        hot_people = people.filter(F.col("_insz").isin(hot))
+        heavy = with_population_status(bronze.filter(is_hot), hot_people, rule, "broadcast")
+        return cold.unionByName(heavy)
     right = people.hint(hint) if hint else people
     joined = bronze.join(right, bronze["insz"] == right["_insz"], "left").drop("_insz")
     cands = F.transform(

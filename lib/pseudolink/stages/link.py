@@ -96,7 +96,15 @@ def link_table(
 ) -> TableReport:
     started = time.monotonic()
     columns = [c for c in bronze.columns if c not in LINEAGE] + ["delivery_id"]
-    rows = exploded(with_population_status(bronze, people, rule, hint))
+    hot = hot_keys(bronze, ctx.config.link.skew_rows) if hint == "merge" else []
+    if hot:
+        ctx.log.info(
+            "link: %s: %d INSZ with more than %s rows each, joined apart (skew guard)",
+            rule.name,
+            len(hot),
+            f"{ctx.config.link.skew_rows:,}",
+        )
+    rows = exploded(with_population_status(bronze, people, rule, hint, hot))
     linked = linked_rows(rows, columns)
     plan = join_plan(linked)
     ctx.log.info("link: %s: %s (%s)", rule.name, plan, why)
@@ -114,6 +122,13 @@ def link_table(
     report.join, report.seconds = plan, time.monotonic() - started
     ctx.log.info("link: %s", report.summary())
     return report
+
+
+def hot_keys(bronze: DataFrame, limit: int) -> list[str]:
+    """The INSZ with more than ``limit`` rows (one aggregation over the INSZ column; the
+    few keys found, not records, come to the driver)."""
+    heavy = bronze.groupBy("insz").count().filter(F.col("count") > limit)
+    return [r["insz"] for r in heavy.select("insz").limit(1000).collect()]
 
 
 def write_report(ctx: JobContext, reports: list[TableReport]) -> None:
