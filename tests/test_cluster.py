@@ -66,6 +66,11 @@ def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path):
     assert spark.read.format("delta").load(str(root / "bronze" / "ksz" / "ksz_quarterly")).count()
     membership = spark.read.format("delta").load(str(root / "trusted/populations/membership"))
     assert membership.filter("role = 'index'").count() > 0
+    assert "pipeline: link ksz/ksz_quarterly" in output
+    pseudonymised = spark.read.format("delta").load(str(root / "trusted/pseudonymised/populations"))
+    assert pseudonymised.count() == membership.count()
+    assert "insz" not in pseudonymised.columns and "person_seq" in pseudonymised.columns
+    assert "DEMO-ONLY passphrase" in output or "PSEUDOLINK_PASSPHRASE" in os.environ
     back = spark.read.format("delta").load(str(table))
     assert back.count() == SELFCHECK_ROWS
     assert checksum(back) == checksum(selfcheck_frame(spark))
