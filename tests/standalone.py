@@ -28,7 +28,9 @@ def small_config(repo: Path, tmp_path: Path, persons: int) -> Path:
     conf = tmp_path / "conf"
     shutil.copytree(repo / "conf", conf)
     text = (conf / "local.yaml").read_text()
-    (conf / "local.yaml").write_text(text.replace("persons: 20000", f"persons: {persons}"))
+    text = text.replace("persons: 20000", f"persons: {persons}")
+    text = text.replace("shuffle_partitions: 8", "shuffle_partitions: 2")  # tiny data
+    (conf / "local.yaml").write_text(text)
     return conf / "local.yaml"
 
 

@@ -21,7 +21,7 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(repo, spark, tmp_pat
     config = load_config(repo / "conf" / "local.yaml", root=str(tmp_path / "b"))
     ctx = JobContext("benchmark", argparse.Namespace(), config, logging.getLogger("pseudolink"))
     ctx.__dict__["spark"] = spark
-    first = benchmark.run(ctx, 200)
+    first = benchmark.run(ctx, 200, variants=True)
     saved = json.loads((tmp_path / "b" / "_benchmark" / "benchmark-200.json").read_text())
     assert saved["persons"] == 200 and [s["stage"] for s in saved["stages"]] == [
         "ingest",
@@ -39,19 +39,19 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(repo, spark, tmp_pat
     link_stage, pseudo_stage = saved["stages"][2], saved["stages"][3]
     assert len(link_stage["tables"]) == 7 and link_stage["rows_in"] > link_stage["rows_out"] > 0
     assert pseudo_stage["domains"]["persons"]["added"] > 0
-    # --from-link --variants: bronze and populations kept, both token methods and both
-    # joins timed side by side.
-    resumed = benchmark.run(ctx, 200, variants=True, from_link=True)
-    assert [s["stage"] for s in resumed["stages"]] == ["link", "pseudonymise"]
-    tokens = resumed["variants"]["tokens"]
+    # --variants: both token methods and both joins timed side by side.
+    tokens = first["variants"]["tokens"]
     assert set(tokens) == {"udf", "native"}
     assert tokens["udf"]["identifiers"] == tokens["native"]["identifiers"] > 0
-    joins = resumed["variants"]["link_ksz"]
+    joins = first["variants"]["link_ksz"]
     assert "BroadcastHashJoin" in joins["broadcast"]["plan"]
     assert "SortMergeJoin" in joins["merge"]["plan"]
     assert joins["broadcast"]["linked"] == joins["merge"]["linked"] > 0
     table = (tmp_path / "b" / "_benchmark" / "benchmark-200.md").read_text()
     assert "| tokens, udf (variant) |" in table and "| link KSZ, merge join" in table
+    # --from-link keeps the bronze tables and populations.
+    kept = benchmark.prepare_root(ctx, 200, keep_derived=True)
+    assert kept["reused"] is True and (tmp_path / "b" / "trusted" / "populations").exists()
     # A rerun reuses the generated data and starts again from the inbox.
     again = benchmark.prepare_root(ctx, 200)
     assert again["reused"] is True and again["rows"] == first["generate"]["rows"]

@@ -110,7 +110,10 @@ def link_table(
     ctx.log.info("link: %s: %s (%s)", rule.name, plan, why)
     out = linked_table(ctx, rule)
     (
-        linked.write.format("delta")
+        # One task per (population, period): one file per partition folder, not one per
+        # input split and folder.
+        linked.repartition("population", "period")
+        .write.format("delta")
         .mode("overwrite")
         .option("overwriteSchema", "true")
         .partitionBy("population", "period")

@@ -132,7 +132,8 @@ def run(ctx: JobContext) -> dict:
             result = pseudonymise_frame(frame, maps, broadcast=broadcast)
             parts = [c for c in ("population", "period") if c in result.columns]
             (
-                result.write.format("delta")
+                (result.repartition(*parts) if parts else result)
+                .write.format("delta")
                 .mode("overwrite")
                 .option("overwriteSchema", "true")
                 .partitionBy(*parts)
