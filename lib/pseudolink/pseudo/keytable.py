@@ -82,9 +82,14 @@ def assign(spark: SparkSession, path: str, tokens: DataFrame, key_id: str) -> di
     return {"known": before, "added": after - before, "total": after}
 
 
+def key_ids(table: DataFrame) -> list[str]:
+    """The key ids the table's tokens were made with (one, unless a rotation broke)."""
+    return sorted(r[0] for r in table.select("key_id").distinct().limit(3).collect())
+
+
 def check_key_id(table: DataFrame, key_id: str, path: str) -> None:
     """Every token of the table must come from the keystore's current secret."""
-    ids = [r[0] for r in table.select("key_id").distinct().limit(3).collect()]
+    ids = key_ids(table)
     if ids and ids != [key_id]:
         raise PseudolinkError(
             f"{path}: key table made with key {', '.join(sorted(ids))}, the keystore holds "

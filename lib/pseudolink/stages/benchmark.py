@@ -138,77 +138,67 @@ def run(ctx: JobContext, persons: int, variants: bool = False, from_link: bool =
     return results
 
 
-def _ingest(ctx: JobContext) -> dict:
-    started = time.monotonic()
-    reports = ingest.run(ctx)
-    seconds = time.monotonic() - started
-    rows_in = sum(r.rows for r in reports)
+def _stage(
+    ctx: JobContext, name: str, seconds: float, rows_in: int, rows_out: int, **extra: object
+) -> dict:
+    """One stage's figures: time, rows in and out, rows/s, peak memory, and its extras."""
     return {
-        "stage": "ingest",
+        "stage": name,
         "seconds": round(seconds, 1),
         "rows_in": rows_in,
-        "rows_out": sum(r.accepted for r in reports),
+        "rows_out": rows_out,
         "rows_per_second": round(rows_in / seconds),
-        "phases": {
-            k: round(sum(r.phases.get(k, 0) for r in reports), 1)
-            for k in ("read", "validate", "write")
-        },
+        **extra,
         **memory(ctx),
     }
 
 
-def _cohorts(ctx: JobContext) -> dict:
+def _timed(action):  # noqa: ANN001, ANN202 - a thunk and (its result, seconds)
     started = time.monotonic()
-    sizes = cohorts.run(ctx)
-    seconds = time.monotonic() - started
+    result = action()
+    return result, time.monotonic() - started
+
+
+def _ingest(ctx: JobContext) -> dict:
+    reports, seconds = _timed(lambda: ingest.run(ctx))
+    phases = {
+        k: round(sum(r.phases.get(k, 0) for r in reports), 1) for k in ("read", "validate", "write")
+    }
+    rows_in, rows_out = sum(r.rows for r in reports), sum(r.accepted for r in reports)
+    return _stage(ctx, "ingest", seconds, rows_in, rows_out, phases=phases)
+
+
+def _cohorts(ctx: JobContext) -> dict:
+    sizes, seconds = _timed(lambda: cohorts.run(ctx))
     bronze = ctx.config.zone("bronze")
     statbel_rows = sum(
         ctx.spark.read.format("delta").load(f"{bronze}/statbel/{k}").count()
         for k in ("demobel", "census", "demobel_events")
     )
     members = sum(c["index"] + c["members"] + c["joiners"] for c in sizes.values())
-    return {
-        "stage": "cohorts",
-        "seconds": round(seconds, 1),
-        "rows_in": statbel_rows,
-        "rows_out": members,
-        "rows_per_second": round(statbel_rows / seconds),
-        "populations": sizes,
-        **memory(ctx),
-    }
+    return _stage(ctx, "cohorts", seconds, statbel_rows, members, populations=sizes)
 
 
 def _link(ctx: JobContext) -> dict:
-    started = time.monotonic()
-    reports = link.run(ctx)
-    seconds = time.monotonic() - started
+    reports, seconds = _timed(lambda: link.run(ctx))
+    tables = {r.name: {"seconds": round(r.seconds, 1), "join": r.join} for r in reports}
     rows_in = sum(r.bronze_rows for r in reports)
-    return {
-        "stage": "link",
-        "seconds": round(seconds, 1),
-        "rows_in": rows_in,
-        "rows_out": sum(r.linked_rows for r in reports),
-        "rows_per_second": round(rows_in / seconds),
-        "tables": {r.name: {"seconds": round(r.seconds, 1), "join": r.join} for r in reports},
-        **memory(ctx),
-    }
+    rows_out = sum(r.linked_rows for r in reports)
+    return _stage(ctx, "link", seconds, rows_in, rows_out, tables=tables)
 
 
 def _pseudonymise(ctx: JobContext) -> dict:
-    started = time.monotonic()
-    summary = pseudonymise.run(ctx)
-    seconds = time.monotonic() - started
+    summary, seconds = _timed(lambda: pseudonymise.run(ctx))
     rows = sum(t["rows"] for t in summary["tables"].values())
-    return {
-        "stage": "pseudonymise",
-        "seconds": round(seconds, 1),
-        "rows_in": rows,
-        "rows_out": rows,
-        "rows_per_second": round(rows / seconds),
-        "method": summary["method"],
-        "domains": summary["domains"],
-        **memory(ctx),
-    }
+    return _stage(
+        ctx,
+        "pseudonymise",
+        seconds,
+        rows,
+        rows,
+        method=summary["method"],
+        domains=summary["domains"],
+    )
 
 
 def run_variants(ctx: JobContext) -> dict:

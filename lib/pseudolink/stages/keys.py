@@ -33,7 +33,13 @@ from pseudolink.keys.keystore import (
     resolve_passphrase,
     save,
 )
-from pseudolink.pseudo.keytable import DOMAINS, integrity, key_table_path, read_key_table
+from pseudolink.pseudo.keytable import (
+    DOMAINS,
+    integrity,
+    key_ids,
+    key_table_path,
+    read_key_table,
+)
 from pseudolink.pseudo.tokens import token
 
 KEYSTORE_DIR = "keystore"
@@ -93,7 +99,7 @@ def verify(ctx: JobContext) -> dict[str, dict[str, int | str]]:
         if table is None:
             out[domain] = {"rows": 0, "state": "no key table yet"}
             continue
-        ids = sorted(r[0] for r in table.select("key_id").distinct().collect())
+        ids = key_ids(table)
         if ids != [keystore.key_id]:
             raise KeystoreError(
                 f"{path}: made with key {', '.join(ids)}, the keystore holds {keystore.key_id}"
@@ -136,7 +142,7 @@ def rotate(ctx: JobContext, identifiers: dict[str, DataFrame]) -> dict[str, int]
         table = read_key_table(ctx.spark, path)
         if table is None:
             continue
-        ids = sorted(r[0] for r in table.select("key_id").distinct().collect())
+        ids = key_ids(table)
         if ids == [new.key_id]:
             continue  # done before a crash
         if ids != [old.key_id]:

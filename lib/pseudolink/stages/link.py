@@ -4,9 +4,9 @@ Per table (:data:`pseudolink.link.rules.RULES`): one join of the bronze rows wit
 populations' windows, written to ``trusted/linked/<source>/<kind>`` (Delta, partitioned
 by population and period), and the report pass over the same join (it reads only the
 INSZ and time columns). The join broadcasts the windows when their estimated size fits
-``link.broadcast_threshold_mb``, else it is a sort-merge join (adaptive execution splits
-skewed partitions, e.g. many rows for one placeholder INSZ); the plan each join got is
-logged. The linkage report goes to ``trusted/linked/_report`` (Delta) and
+``link.broadcast_threshold_mb``, else it is a sort-merge join, with the INSZ of more
+than ``link.skew_rows`` rows (a placeholder number) joined apart by broadcast; the plan
+each join got is logged. The linkage report goes to ``trusted/linked/_report`` (Delta) and
 ``_report.json``. Details: docs/link.md.
 """
 
