@@ -37,6 +37,8 @@ setup(
         "pandas>=2.2,<3",
         "pyarrow>=18,<27",
         "pyyaml>=6.0,<7",
+        # plots of the SCRA report
+        "matplotlib>=3.8,<4",
     ],
     extras_require={
         "test": [

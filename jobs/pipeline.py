@@ -6,15 +6,25 @@ Stages: selfcheck (Spark + Delta round trip); generate (the synthetic deliveries
 config's demo scale, only when the inbox holds none); ingest (every new delivery into
 bronze); cohorts (the populations, their follow-up and the extraction request); link
 (the sources to the populations, within their windows); pseudonymise (identifiers to
-sequence numbers). The demo config creates its keystore without a prompt: the passphrase
-is PSEUDOLINK_PASSPHRASE or, failing that, an announced demo-only one.
+sequence numbers); release (coarsening, small cell risk analysis with treatment, and the
+release as Delta tables when it passes). The demo config creates its keystore without a
+prompt: the passphrase is PSEUDOLINK_PASSPHRASE or, failing that, an announced demo-only
+one.
 """
 
 from __future__ import annotations
 
 from pseudolink import cli
 from pseudolink.config import uri_to_local_path
-from pseudolink.stages import cohorts, generate, ingest, link, pseudonymise, selfcheck
+from pseudolink.stages import (
+    cohorts,
+    generate,
+    ingest,
+    link,
+    pseudonymise,
+    release,
+    selfcheck,
+)
 
 
 def main(ctx: cli.JobContext) -> int:
@@ -29,6 +39,7 @@ def main(ctx: cli.JobContext) -> int:
     sizes = cohorts.run(ctx)
     linkage = link.run(ctx)
     pseudonymised = pseudonymise.run(ctx)
+    released = release.run(ctx)
     ctx.log.info("pipeline: done in %s", ctx.elapsed())
     for report in reports:
         ctx.log.info("pipeline: ingest %s", report.summary())
@@ -45,11 +56,15 @@ def main(ctx: cli.JobContext) -> int:
             f"{counts['total']:,}",
             f"{counts['added']:,}",
         )
+    ctx.log.info("pipeline: %s", released.summary_line())
     ctx.log.info(
         "pipeline: output in %s (bronze/, trusted/populations/, trusted/linked/, "
-        "trusted/pseudonymised/, outbox/requests/)",
+        "trusted/pseudonymised/, release/, outbox/requests/)",
         ctx.config.root,
     )
+    print(f"release folder: {released.folder}")
+    print(f"SCRA verdict:   {released.verdict.upper()}")
+    print(f"SCRA report:    {released.report}")
     return 0
 
 

@@ -3,10 +3,12 @@ UI off, Delta on; built by the project's own factory."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import pytest
+from shared import PASSPHRASE
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -53,3 +55,39 @@ def demo(repo, spark, tmp_path_factory):
     reports = ingest.run(ctx)
     sizes = cohorts.run(ctx)
     return ctx, root, reports, sizes
+
+
+class Collect(logging.Handler):
+    """Keeps the messages the jobs log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture(scope="session")
+def pseudonymised(demo):
+    """link and pseudonymise run once on the demo (with PASSPHRASE); their log is kept in
+    ctx.test_log: (ctx, root, link reports, pseudonymise summary)."""
+    from pseudolink.stages import link, pseudonymise
+
+    ctx, root, _, _ = demo
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
+    collect = Collect()
+    logger = logging.getLogger("pseudolink")  # what the jobs log
+    logger.addHandler(collect)
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        reports = link.run(ctx)
+        summary = pseudonymise.run(ctx)
+    finally:
+        logger.removeHandler(collect)
+        logger.setLevel(old_level)
+        mp.undo()
+    ctx.__dict__["test_log"] = "\n".join(collect.lines)
+    return ctx, root, reports, summary

@@ -3,50 +3,28 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 
 import pytest
 from pyspark.sql import functions as F
+from shared import PASSPHRASE
 
 from pseudolink.errors import PseudolinkError
 from pseudolink.keys.keystore import KeystoreError, open_keystore
 from pseudolink.pseudo.check import identifier_findings
 from pseudolink.pseudo.keytable import assign, integrity, key_table_path
-from pseudolink.stages import cohorts, keys, link, pseudonymise, reidentify
+from pseudolink.stages import cohorts, keys, pseudonymise, reidentify
 
 pytestmark = pytest.mark.slow
-PASSPHRASE = "a test passphrase, not the demo one"
-
-
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
 
 
 @pytest.fixture(scope="module")
-def done(demo, monkeypatch_module):
-    """link and pseudonymise run once on the demo; their log lines are kept."""
-    ctx, root, _, _ = demo
+def done(pseudonymised, monkeypatch_module):
+    """link and pseudonymise, run once for the suite (conftest); the passphrase stays set
+    for this module's tests."""
     monkeypatch_module.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
-    collect = Collect()
-    logger = logging.getLogger("pseudolink")  # what the jobs log
-    logger.addHandler(collect)
-    old_level = logger.level
-    logger.setLevel(logging.DEBUG)
-    try:
-        reports = link.run(ctx)
-        summary = pseudonymise.run(ctx)
-    finally:
-        logger.removeHandler(collect)
-        logger.setLevel(old_level)
-    ctx.__dict__["test_log"] = "\n".join(collect.lines)
-    return ctx, root, reports, summary
+    return pseudonymised
 
 
 @pytest.fixture(scope="module")

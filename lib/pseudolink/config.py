@@ -173,6 +173,19 @@ class Config:
 def load_config(path: str | os.PathLike[str], root: str | None = None) -> Config:
     """Read and validate a config file; ``root`` (a path or URI) overrides its data root."""
     file = str(path)
+    config = build(Config, read_yaml(path), file)
+    resolved = to_uri(root if root else config.root)
+    return replace(config, root=resolved, source=str(Path(file).resolve()))
+
+
+def load_yaml(path: str | os.PathLike[str], cls: type) -> Any:
+    """Read a YAML file of conf/ and validate it into dataclass ``cls``."""
+    return build(cls, read_yaml(path), str(path))
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """The parsed YAML of a file (an empty file is {}); clear errors name the file."""
+    file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -187,10 +200,7 @@ def load_config(path: str | os.PathLike[str], root: str | None = None) -> Config
         raise ConfigError(
             f"{file}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})"
         ) from None
-    data = {} if data is None else data
-    config = build(Config, data, file)
-    resolved = to_uri(root if root else config.root)
-    return replace(config, root=resolved, source=str(Path(file).resolve()))
+    return {} if data is None else data
 
 
 def build(cls: type, data: Any, file: str, prefix: str = "") -> Any:

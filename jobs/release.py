@@ -1,0 +1,40 @@
+"""Coarsen, run the small cell risk analysis (SCRA) with treatment, and write the release.
+
+Usage: ./spark-submit.sh release [--root DIR] [--conf FILE] [--release-id ID]
+
+Reads ROOT/trusted/pseudonymised/, classes every variable by the rules of conf/release.yaml,
+counts the quasi-identifiers' combinations per population and year and across the years
+(sdcMicro's measures, k from conf/release.yaml), recodes and suppresses until no record is in
+a cell below k, and only then writes ROOT/release/<release-id>/: Delta tables, dictionary.md,
+scra/scra_report.html and manifest.json. A refused release writes nothing there, names the
+offending key combinations and exits 2; its report is in ROOT/trusted/scra/<release-id>/.
+The default release id is release-YYYYMMDD (with -2, -3... when it exists). Details:
+docs/release.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pseudolink import cli
+from pseudolink.stages import release
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--release-id",
+        metavar="ID",
+        help="name of the release folder (default: release-YYYYMMDD, made unique)",
+    )
+
+
+def main(ctx: cli.JobContext) -> int:
+    outcome = release.run(ctx, ctx.args.release_id)
+    print(f"release folder: {outcome.folder}")
+    print(f"SCRA verdict:   {outcome.verdict.upper()}")
+    print(f"SCRA report:    {outcome.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(__doc__, add_arguments, main)

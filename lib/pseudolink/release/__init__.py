@@ -1,0 +1,1 @@
+"""The release: coarsening, small cell risk analysis (SCRA), treatment and the released tables."""

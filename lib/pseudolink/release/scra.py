@@ -1,0 +1,228 @@
+"""Small cell risk analysis (SCRA): sdcMicro's measures as DataFrame aggregations.
+
+Definitions follow sdcMicro (sdcTools/sdcMicro: R/freqCalc.r, R/indivRisk.R,
+R/measure_risk.R) for a release of whole populations, without sampling weights:
+
+- **fk**: the number of records of the record's group (population and year) whose key
+  combination (the quasi-identifiers) matches the record's (:func:`frequencies`).
+- **Missing values** match every category (sdcMicro's convention, with its default
+  alpha = 1): record j counts for record i when, on every key, the two are equal or one
+  of them is missing. So a complete record also counts the compatible records with
+  missing values, and a record with every key missing counts its whole group.
+- **Individual risk** r = 1/fk (Fk = fk without weights: the Benedetti-Franconi
+  approximation reduces to it); **expected re-identifications** ER = sum of r; global
+  risk ER/n (:func:`summary`).
+- **Household risk** r_h = 1 - prod(1 - r_i) over the household's members in the group,
+  given to every member (sdcMicro and mu-ARGUS) (:func:`household_risk`).
+- **k-anonymity**: a record with fk < k is in a small cell.
+- **Longitudinal risk** (which sdcMicro, mu-ARGUS and ARX lack): a person's trajectory is
+  the sorted list of (year, key combination) over the years of a population; long_fk is
+  the number of persons of the population with the same trajectory
+  (:func:`longitudinal_frequencies`). Here a missing value is its own category (exact
+  match), which undercounts matches and so overstates the risk: the conservative side.
+  Years whose keys are all missing are left out of the trajectory, and a person with no
+  year left matches everyone (long_fk = the persons of the population).
+
+Everything is an aggregation or a join on the cluster: nothing is collected to the driver
+but the list of missing-value patterns (at most 2^q small integers).
+
+How missing values are counted without a pairwise join of records: every cell (distinct
+key combination with its count and its missing pattern a) is compared with the cells of
+each pattern b on the keys missing in neither (outside U = a | b). One explode of the cells
+over the patterns gives, per (a, U-masked key), the matching counts; one more explode of
+each cell over its sets U and one join sum them. The number of Spark stages does not grow
+with the number of patterns.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+BY = ("population", "year")
+MISSING = "\u0000"  # the internal stand-in for a missing key value in join keys
+
+
+def encoded(keys: list[str]) -> list[Column]:
+    """``_e<i>``: key i as a string, MISSING when null (so joins and groups match nulls)."""
+    return [
+        F.coalesce(F.col(k).cast("string"), F.lit(MISSING)).alias(f"_e{i}")
+        for i, k in enumerate(keys)
+    ]
+
+
+def pattern(n: int) -> Column:
+    """``_pat``: the bit mask of the missing keys of an encoded row."""
+    bits = [F.when(F.col(f"_e{i}") == MISSING, F.lit(1 << i)).otherwise(F.lit(0)) for i in range(n)]
+    return reduce(lambda a, b: a + b, bits, F.lit(0)).alias("_pat")
+
+
+def cell_frequencies(df: DataFrame, keys: list[str], by: tuple[str, ...] = BY) -> DataFrame:
+    """Per group and key combination (encoded ``_e<i>``): ``n`` records and ``fk``."""
+    n = len(keys)
+    enc = [f"_e{i}" for i in range(n)]
+    cells = (
+        df.select(*by, *encoded(keys))
+        .groupBy(*by, *enc)
+        .agg(F.count(F.lit(1)).alias("n"))
+        .select("*", pattern(n))
+    )
+    patterns = sorted(r[0] for r in cells.select("_pat").distinct().collect())
+    if patterns in ([], [0]):
+        return cells.withColumn("fk", F.col("n")).drop("_pat")
+
+    def masked(u: Column) -> list[Column]:
+        return [
+            F.when(u.bitwiseAND(F.lit(1 << i)) != 0, F.lit(MISSING))
+            .otherwise(F.col(f"_e{i}"))
+            .alias(f"_m{i}")
+            for i in range(n)
+        ]
+
+    mask = [f"_m{i}" for i in range(n)]
+    # Per pattern a of a looking cell: the counts of every cell d, keyed by d's keys
+    # outside U = a | pattern(d).
+    side_d = cells.select(
+        *by, *enc, "_pat", "n", F.explode(F.array(*[F.lit(p) for p in patterns])).alias("_a")
+    )
+    counts = (
+        side_d.select(*by, "_a", *masked(F.col("_a").bitwiseOR(F.col("_pat"))), "n")
+        .groupBy(*by, "_a", *mask)
+        .agg(F.sum("n").alias("_matches"))
+    )
+    # Each looking cell c (pattern a), once per distinct U = a | b over the patterns b.
+    unions = F.lit(None).cast("array<int>")
+    for a in patterns:
+        us = sorted({a | b for b in patterns})
+        unions = F.when(F.col("_pat") == a, F.array(*[F.lit(u) for u in us])).otherwise(unions)
+    side_c = cells.select(*by, *enc, "_pat", F.explode(unions).alias("_u"))
+    looked = side_c.select(*by, *enc, F.col("_pat").alias("_a"), *masked(F.col("_u")))
+    fk = (
+        looked.join(counts, [*by, "_a", *mask])
+        .groupBy(*by, *enc)
+        .agg(F.sum("_matches").alias("fk"))
+    )
+    return cells.drop("_pat").join(fk, [*by, *enc])
+
+
+def frequencies(df: DataFrame, keys: list[str], by: tuple[str, ...] = BY) -> DataFrame:
+    """``df`` with ``fk`` (sdcMicro's frequency count, missing values matching any value)
+    and ``risk`` = 1/fk."""
+    enc = [f"_e{i}" for i in range(len(keys))]
+    cells = cell_frequencies(df, keys, by).select(*by, *enc, "fk")
+    scored = df.select("*", *encoded(keys)).join(cells, [*by, *enc], "left")
+    return scored.drop(*enc).withColumn("risk", F.lit(1.0) / F.col("fk"))
+
+
+def household_risk(
+    scored: DataFrame,
+    household: str = "household_id",
+    by: tuple[str, ...] = BY,
+    person: str = "person_id",
+) -> DataFrame:
+    """Add ``household_risk`` = 1 - prod(1 - risk) over the household's records in the
+    group (a record without a household is a household of its own)."""
+    alone = F.concat(F.lit(MISSING), F.col(person).cast("string"))
+    hh = F.coalesce(F.col(household).cast("string"), alone)
+    keyed = scored.withColumn("_hh", hh)
+    per = keyed.groupBy(*by, "_hh").agg(
+        F.max("risk").alias("_max"),
+        F.sum(F.when(F.col("risk") < 1, F.log1p(-F.col("risk"))).otherwise(F.lit(0.0))).alias(
+            "_log"
+        ),
+    )
+    per = per.select(
+        *by,
+        "_hh",
+        F.when(F.col("_max") >= 1, F.lit(1.0))
+        .otherwise(F.lit(1.0) - F.exp("_log"))
+        .alias("household_risk"),
+    )
+    return keyed.join(per, [*by, "_hh"], "left").drop("_hh")
+
+
+def trajectories(
+    df: DataFrame,
+    keys: list[str],
+    person: str = "person_id",
+    by: tuple[str, ...] = ("population",),
+    year: str = "year",
+) -> DataFrame:
+    """Per person of each population: ``_traj``, the sorted (year, keys) entries of the
+    years that have at least one key (an empty array when none has)."""
+    enc = encoded(keys)
+    entry = F.concat_ws("\u001f", F.col(year).cast("string"), *enc)
+    some = reduce(lambda a, b: a | b, [F.col(k).isNotNull() for k in keys])
+    return df.groupBy(*by, person).agg(
+        F.sort_array(F.collect_list(F.when(some, entry))).alias("_traj")
+    )
+
+
+def longitudinal_frequencies(
+    df: DataFrame,
+    keys: list[str],
+    person: str = "person_id",
+    by: tuple[str, ...] = ("population",),
+    year: str = "year",
+) -> DataFrame:
+    """Per person of each population: ``long_fk``, the persons sharing their trajectory
+    (every person of the population when the trajectory is empty), and ``long_risk``."""
+    traj = trajectories(df, keys, person, by, year)
+    sizes = traj.groupBy(*by).agg(F.count(F.lit(1)).alias("_persons"))
+    shared = traj.groupBy(*by, "_traj").agg(F.count(F.lit(1)).alias("_same"))
+    out = traj.join(shared, [*by, "_traj"]).join(sizes, list(by))
+    long_fk = F.when(F.size("_traj") == 0, F.col("_persons")).otherwise(F.col("_same"))
+    return out.select(*by, person, "_traj", long_fk.alias("long_fk")).withColumn(
+        "long_risk", F.lit(1.0) / F.col("long_fk")
+    )
+
+
+def longitudinal_only(
+    scored: DataFrame,
+    longitudinal: DataFrame,
+    k: int,
+    person: str = "person_id",
+    by: tuple[str, ...] = ("population",),
+) -> DataFrame:
+    """The persons in a longitudinal small cell (long_fk < k) although in no yearly one."""
+    worst = scored.groupBy(*by, person).agg(F.min("fk").alias("_min_fk"))
+    return (
+        longitudinal.filter(F.col("long_fk") < k)
+        .join(worst, [*by, person])
+        .filter(F.col("_min_fk") >= k)
+        .select(*by, person, "long_fk")
+    )
+
+
+def summary(scored: DataFrame, keys: list[str], k: int, by: tuple[str, ...] = BY) -> DataFrame:
+    """Per group: records, records and cells below k, expected re-identifications (ER),
+    global risk (ER / records), and the highest and mean household risk when present."""
+    small = F.col("fk") < k
+    cell = F.concat_ws("\u001f", *encoded(keys))
+    aggs = [
+        F.count(F.lit(1)).alias("records"),
+        F.sum(F.when(small, 1).otherwise(0)).alias("records_below_k"),
+        F.count_distinct(F.when(small, cell)).alias("cells_below_k"),
+        F.sum("risk").alias("expected_reidentifications"),
+    ]
+    if "household_risk" in scored.columns:
+        aggs += [
+            F.max("household_risk").alias("max_household_risk"),
+            F.avg("household_risk").alias("mean_household_risk"),
+        ]
+    out = scored.groupBy(*by).agg(*aggs)
+    return out.withColumn("global_risk", F.col("expected_reidentifications") / F.col("records"))
+
+
+CELL_SIZES = ((1, "1"), (2, "2"), (3, "3"), (4, "4"), (5, "5-9"), (10, "10-19"), (20, "20+"))
+
+
+def cell_size_distribution(scored: DataFrame, by: tuple[str, ...] = ("population",)) -> DataFrame:
+    """Records per fk class (1, 2, 3, 4, 5-9, 10-19, 20+) and group."""
+    label = F.lit(CELL_SIZES[-1][1])
+    for bound, name in reversed(CELL_SIZES[:-1]):
+        nxt = CELL_SIZES[CELL_SIZES.index((bound, name)) + 1][0]
+        label = F.when(F.col("fk") < nxt, F.lit(name)).otherwise(label)
+    return scored.groupBy(*by, label.alias("cell_size")).agg(F.count(F.lit(1)).alias("records"))

@@ -1,0 +1,354 @@
+"""Release stage: coarsen, run the SCRA with treatment, and write the release if it passes.
+
+1. The rules of conf/release.yaml (:mod:`pseudolink.release.rules`).
+2. The SCRA frame: one row per population, year and person of DEMOBEL and CENSUS, with
+   the quasi-identifiers (:func:`pseudolink.release.build.scra_base`).
+3. Treatment until no small cell is left (:mod:`pseudolink.release.treat`); each round's
+   frame is materialised as Parquet under ``trusted/release_work/<release-id>/``.
+4. Refused: the SCRA report goes to ``trusted/scra/<release-id>/`` and the job stops
+   naming the offending key combinations and their counts.
+5. Passed: every table of conf/release.yaml to ``release/<release-id>/<table>`` (Delta,
+   partitioned by population and year or quarter, column comments from conf/), each
+   checked for identifiers; the data dictionary, the SCRA report (HTML and JSON) and,
+   last, ``manifest.json`` (tables, Delta versions, row counts, SHA-256 of every file).
+   A release folder without a manifest is an interrupted run: the next run replaces it.
+Details: docs/release.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from pseudolink.cli import JobContext
+from pseudolink.errors import InputError, PseudolinkError
+from pseudolink.ingest.fs import HadoopFs
+from pseudolink.pseudo.check import identifier_findings
+from pseudolink.release.build import (
+    partition_columns,
+    persons_frame,
+    release_frame,
+    scra_base,
+    with_treated,
+)
+from pseudolink.release.dictionary import render_dictionary
+from pseudolink.release.report import render_report
+from pseudolink.release.rules import PERSON_YEAR_TABLES, ReleaseRules, load_rules
+from pseudolink.release.scra import (
+    cell_size_distribution,
+    frequencies,
+    household_risk,
+    longitudinal_frequencies,
+    longitudinal_only,
+    summary,
+)
+from pseudolink.release.treat import Treatment, information_loss, start_levels, treat
+from pseudolink.stages.cohorts import trusted_table
+from pseudolink.stages.link import read_table
+from pseudolink.stages.pseudonymise import output_path
+
+MANIFEST = "manifest.json"
+WORK = "release_work"
+REFUSED = "scra"
+RELEASE_COLUMN = re.compile(r"(^|_)(insz|source_file|source_line)$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SHOWN_OFFENDING = 10
+
+
+class ReleaseRefused(PseudolinkError):
+    """The SCRA does not pass after treatment: nothing is released."""
+
+
+@dataclass
+class ReleaseOutcome:
+    release_id: str
+    folder: str
+    verdict: str
+    report: str
+    tables: dict[str, int] = field(default_factory=dict)
+    scra: dict = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary_line(self) -> str:
+        loss = self.scra.get("information_loss", {})
+        start = self.scra.get("rounds", [{}])[0]
+        return (
+            f"release {self.release_id}: SCRA {self.verdict.upper()} "
+            f"(k = {self.scra.get('k')}; before treatment {start.get('records_below_k', 0):,} "
+            f"records in yearly and {start.get('persons_below_k', 0):,} persons in longitudinal "
+            f"small cells; {sum(loss.get('suppressions', {}).values()):,} values suppressed, "
+            f"{loss.get('records_changed', 0):,} records changed); {self.folder}"
+        )
+
+
+def default_release_id(fs: HadoopFs, zone: str) -> str:
+    """``release-YYYYMMDD``, with ``-2``, ``-3``... when that release exists already."""
+    base = f"release-{dt.datetime.now(dt.UTC):%Y%m%d}"
+    rid, n = base, 1
+    while fs.exists(f"{zone}/{rid}/{MANIFEST}"):
+        n += 1
+        rid = f"{base}-{n}"
+    return rid
+
+
+def sources(ctx: JobContext, rules: ReleaseRules) -> dict[str, DataFrame]:
+    """The pseudonymised tables the release reads, and the built persons table."""
+    out: dict[str, DataFrame] = {}
+    for t in rules.tables.values():
+        if t.source == "persons" or t.source in out:
+            continue
+        out[t.source] = read_table(ctx, output_path(ctx, t.source), f"pseudonymised {t.source}")
+    if any(t.source == "persons" for t in rules.tables.values()):
+        out["persons"] = persons_frame(out["populations"], out["moves"])
+    return out
+
+
+class Scratch:
+    """Materialises each treatment round as Parquet (two alternating folders), so the
+    rounds' plans stay short and a round is computed once."""
+
+    def __init__(self, spark: SparkSession, folder: str) -> None:
+        self.spark, self.folder, self.round = spark, folder, 0
+
+    def __call__(self, df: DataFrame) -> DataFrame:
+        path = f"{self.folder}/round-{self.round % 2}"
+        self.round += 1
+        df.write.mode("overwrite").parquet(path)
+        return self.spark.read.parquet(path)
+
+
+def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
+    """Coarsen, analyse, treat and (if the SCRA passes) write one release."""
+    started = time.monotonic()
+    rules = load_rules(ctx.config.conf_dir)
+    fs = HadoopFs(ctx.spark)
+    zone = ctx.config.zone("release")
+    trusted = ctx.config.zone("trusted")
+    rid = release_id or default_release_id(fs, zone)
+    if not _ID.match(rid):
+        raise InputError(f"--release-id '{rid}': expected letters, digits, '.', '_', '-'")
+    folder = f"{zone}/{rid}"
+    if fs.exists(f"{folder}/{MANIFEST}"):
+        raise InputError(
+            f"{folder}: release '{rid}' exists and is complete; give a new --release-id"
+        )
+    if fs.exists(folder):
+        ctx.log.info("release: %s: left by an interrupted run, replaced", folder)
+        fs.delete(folder)
+    frames = sources(ctx, rules)
+    base = scra_base(frames, rules).cache()
+    ctx.log.info("release: SCRA on %s person-years (k = %d)", f"{base.count():,}", rules.k)
+    work = f"{trusted}/{WORK}/{rid}"
+    try:
+        treatment = treat(base, rules, ctx.config.conf_dir, Scratch(ctx.spark, work), ctx.log.info)
+        scra_seconds = time.monotonic() - started
+        scra = scra_summary(rid, rules, treatment, base, ctx.config.conf_dir)
+        scra["seconds"] = round(scra_seconds, 1)
+        if not treatment.passed:
+            refuse(ctx, fs, rid, rules, treatment, scra)
+        outcome = ReleaseOutcome(rid, folder, "pass", f"{folder}/scra/scra_report.html", scra=scra)
+        try:
+            write_release(ctx, fs, rules, frames, treatment, outcome)
+        except BaseException:
+            fs.delete(folder)
+            raise
+    finally:
+        base.unpersist()
+        fs.delete(work)
+    outcome.seconds = {
+        "scra": round(scra_seconds, 1),
+        "total": round(time.monotonic() - started, 1),
+    }
+    ctx.log.info("release: %s", outcome.summary_line())
+    ctx.log.info("release: SCRA report %s", outcome.report)
+    return outcome
+
+
+def scra_summary(
+    rid: str, rules: ReleaseRules, treatment: Treatment, base: DataFrame, conf_dir: Path | str
+) -> dict:
+    """The figures of the SCRA report, before and after treatment (aggregates only)."""
+    out: dict = {
+        "release_id": rid,
+        "k": rules.k,
+        "quasi_identifiers": list(rules.quasi_identifiers),
+        "verdict": "pass" if treatment.passed else "fail",
+        "reason": treatment.reason,
+        "start_levels": start_levels(rules),
+        "levels": dict(treatment.levels),
+        "rounds": [r.__dict__ for r in treatment.rounds],
+        "risk": {},
+        "cell_sizes": {},
+        "longitudinal": {},
+    }
+    for side, frame in (("before", treatment.start), ("after", treatment.frame)):
+        scored = household_risk(frequencies(frame, rules.quasi_identifiers)).cache()
+        try:
+            out["risk"][side] = _rows(
+                summary(scored, rules.quasi_identifiers, rules.k), ["population", "year"]
+            )
+            out["cell_sizes"][side] = _rows(
+                cell_size_distribution(scored), ["population", "cell_size"]
+            )
+            out["longitudinal"][side] = (
+                longitudinal_rows(scored, rules) if rules.longitudinal else []
+            )
+        finally:
+            scored.unpersist()
+    out["information_loss"] = information_loss(treatment, base, rules, conf_dir)
+    return out
+
+
+def longitudinal_rows(scored: DataFrame, rules: ReleaseRules) -> list[dict]:
+    qis = rules.quasi_identifiers
+    lf = longitudinal_frequencies(scored, qis)
+    only = (
+        longitudinal_only(scored, lf, rules.k)
+        .groupBy("population")
+        .agg(F.count(F.lit(1)).alias("longitudinal_only"))
+    )
+    per = lf.groupBy("population").agg(
+        F.count(F.lit(1)).alias("persons"),
+        F.sum(F.when(F.col("long_fk") < rules.k, 1).otherwise(0)).alias("persons_below_k"),
+    )
+    joined = per.join(only, "population", "left").fillna(0, ["longitudinal_only"])
+    return _rows(joined, ["population"])
+
+
+def _rows(df: DataFrame, order: list[str]) -> list[dict]:
+    """A small aggregate's rows as JSON-ready dicts (at most a few hundred rows)."""
+    rows = []
+    for r in df.orderBy(*order).collect():
+        d = r.asDict()
+        rows.append({k: (float(v) if isinstance(v, float) else v) for k, v in d.items()})
+    return rows
+
+
+def offending_cells(frame: DataFrame, rules: ReleaseRules, limit: int = 50) -> list[dict]:
+    """The key combinations still below k, with their record counts (no record's values
+    beyond its cell's combination)."""
+    qis = rules.quasi_identifiers
+    cells = (
+        frequencies(frame, qis)
+        .filter(F.col("fk") < rules.k)
+        .groupBy("population", "year", *qis)
+        .agg(F.count(F.lit(1)).alias("records"))
+        .orderBy("population", "year", "records")
+        .limit(limit)
+        .collect()
+    )
+    return [
+        {
+            "population": r["population"],
+            "year": r["year"],
+            "keys": {q: r[q] for q in qis},
+            "records": r["records"],
+        }
+        for r in cells
+    ]
+
+
+def refuse(
+    ctx: JobContext, fs: HadoopFs, rid: str, rules: ReleaseRules, treatment: Treatment, scra: dict
+) -> None:
+    """Write the SCRA report to trusted/scra/<release-id>/ and stop: nothing is released."""
+    scra["offending"] = offending_cells(treatment.frame, rules)
+    folder = f"{ctx.config.zone('trusted')}/{REFUSED}/{rid}"
+    fs.write_text(f"{folder}/scra.json", json.dumps(scra, indent=2, default=str))
+    fs.write_text(f"{folder}/scra_report.html", render_report(scra))
+    shown = "; ".join(
+        f"population {c['population']} year {c['year']} "
+        + ", ".join(f"{k}={'missing' if v is None else v}" for k, v in c["keys"].items())
+        + f": {c['records']} record(s)"
+        for c in scra["offending"][:SHOWN_OFFENDING]
+    )
+    last = treatment.rounds[-1]
+    raise ReleaseRefused(
+        f"release {rid} refused: the SCRA does not pass after treatment ({treatment.reason}); "
+        f"{last.records_below_k} records in yearly and {last.persons_below_k} persons in "
+        f"longitudinal small cells (k = {rules.k}). Offending key combinations: "
+        f"{shown or 'longitudinal only'}. Report: {folder}/scra_report.html"
+    )
+
+
+def write_release(
+    ctx: JobContext,
+    fs: HadoopFs,
+    rules: ReleaseRules,
+    frames: dict[str, DataFrame],
+    treatment: Treatment,
+    outcome: ReleaseOutcome,
+) -> None:
+    """Every table, checked; the dictionary and the SCRA report; the manifest last."""
+    from delta.tables import DeltaTable
+
+    folder = outcome.folder
+    known = read_table(ctx, trusted_table(ctx, "membership"), "membership").select("household_id")
+    qis = rules.quasi_identifiers
+    columns: dict[str, list[tuple[str, str]]] = {}
+    manifest: dict = {"release_id": outcome.release_id, "created": _now(), "tables": {}}
+    for name, table in rules.tables.items():
+        t0 = time.monotonic()
+        out = release_frame(
+            frames[table.source], table, rules, ctx.config.conf_dir, treatment.levels
+        )
+        if name in PERSON_YEAR_TABLES:
+            out = with_treated(out, table, treatment.frame, qis)
+        parts = partition_columns(table)
+        path = f"{folder}/{name}"
+        (
+            out.repartition(*parts)
+            .write.format("delta")
+            .mode("overwrite")
+            .partitionBy(*parts)
+            .save(path)
+        )
+        written = ctx.spark.read.format("delta").load(path)
+        findings = identifier_findings(written, known, RELEASE_COLUMN)
+        if findings:
+            raise PseudolinkError(
+                f"release: {path}: " + "; ".join(findings) + ": nothing is released"
+            )
+        rows = written.count()
+        version = DeltaTable.forPath(ctx.spark, path).history(1).first()["version"]
+        columns[name] = [(f.name, f.dataType.simpleString()) for f in written.schema.fields]
+        outcome.tables[name] = rows
+        manifest["tables"][name] = {"rows": rows, "delta_version": version, "partitioned_by": parts}
+        ctx.log.info("release: %s: %s rows in %.1f s", name, f"{rows:,}", time.monotonic() - t0)
+    fs.write_text(
+        f"{folder}/dictionary.md",
+        render_dictionary(
+            rules, ctx.config.conf_dir, treatment.levels, columns, outcome.release_id
+        ),
+    )
+    fs.write_text(f"{folder}/scra/scra.json", json.dumps(outcome.scra, indent=2, default=str))
+    fs.write_text(f"{folder}/scra/scra_report.html", render_report(outcome.scra))
+    manifest["files"] = [
+        {"path": rel, "bytes": size, "sha256": fs.sha256(f"{folder}/{rel}")}
+        for rel, size in walk(fs, folder)
+        if rel != MANIFEST
+    ]
+    fs.write_text(f"{folder}/{MANIFEST}", json.dumps(manifest, indent=2))
+
+
+def walk(fs: HadoopFs, folder: str, prefix: str = "") -> list[tuple[str, int]]:
+    """Every file under ``folder``: (relative path, bytes), sorted; checksum files skipped."""
+    out: list[tuple[str, int]] = []
+    for e in fs.list(folder):
+        rel = f"{prefix}{e.name}"
+        if e.is_dir:
+            out += walk(fs, f"{folder}/{e.name}", rel + "/")
+        elif not e.name.endswith(".crc"):
+            out.append((rel, e.size))
+    return sorted(out)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
