@@ -1,15 +1,17 @@
 """Benchmark the pipeline: generate (untimed), then time every stage.
 
-Usage: ./spark-submit.sh benchmark --root DIR --persons N [--variants] [--from-link]
-       [-- --driver-memory 6g]
+Usage: ./spark-submit.sh benchmark --root DIR --persons N [--variants]
+       [--from-link | --from-release] [-- --driver-memory 6g]
 
 Generates N persons into an empty DIR (kept for reruns at the same N), removes the derived
-zones of an earlier run, runs ingest, cohorts, link and pseudonymise, and writes
+zones of an earlier run, runs ingest, cohorts, link, pseudonymise and release, and writes
 DIR/_benchmark/benchmark-N.json and .md: per stage the wall time, rows in and out, rows/s
-and peak memory, the ingest's read / validate / write split and one parse-only pass over
-every file. --variants adds the person tokens by pandas UDF and by native expression, and
-the KSZ link by broadcast and by sort-merge join, side by side. --from-link keeps the
-bronze tables and populations of an earlier run on DIR and starts at link.
+and peak memory, the ingest's read / validate / write split, one parse-only pass over
+every file, and the release's SCRA time, small cells and suppressions. --variants adds
+the person tokens by pandas UDF and by native expression, and the KSZ link by broadcast
+and by sort-merge join, side by side. --from-link keeps the bronze tables and populations
+of an earlier run on DIR and starts at link; --from-release keeps its pseudonymised tables
+too and times the release alone.
 """
 
 from __future__ import annotations
@@ -39,12 +41,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="reuse the bronze tables and populations of an earlier run; start at link",
     )
+    parser.add_argument(
+        "--from-release",
+        action="store_true",
+        help="reuse the pseudonymised tables of an earlier run; time the release alone",
+    )
 
 
 def main(ctx: cli.JobContext) -> int:
     if ctx.args.root is None:
         raise InputError("benchmark: --root DIR is required (an empty folder)")
-    benchmark.run(ctx, ctx.args.persons, ctx.args.variants, ctx.args.from_link)
+    if ctx.args.from_link and ctx.args.from_release:
+        raise InputError("benchmark: give --from-link or --from-release, not both")
+    start = "release" if ctx.args.from_release else "link" if ctx.args.from_link else "ingest"
+    benchmark.run(ctx, ctx.args.persons, ctx.args.variants, start)
     return 0
 
 

@@ -28,6 +28,7 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(repo, spark, tmp_pat
         "cohorts",
         "link",
         "pseudonymise",
+        "release",
     ]
     ingest_stage = saved["stages"][0]
     assert ingest_stage["rows_in"] == first["generate"]["rows"] == ingest_stage["rows_out"]
@@ -39,6 +40,10 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(repo, spark, tmp_pat
     link_stage, pseudo_stage = saved["stages"][2], saved["stages"][3]
     assert len(link_stage["tables"]) == 7 and link_stage["rows_in"] > link_stage["rows_out"] > 0
     assert pseudo_stage["domains"]["persons"]["added"] > 0
+    release_stage = saved["stages"][4]
+    assert release_stage["verdict"] in ("pass", "fail") and release_stage["rounds"] >= 1
+    assert release_stage["rows_in"] > 0 and "small_cells_before" in release_stage
+    assert "| release |" in table
     # --variants: both token methods and both joins timed side by side.
     tokens = first["variants"]["tokens"]
     assert set(tokens) == {"udf", "native"}

@@ -70,6 +70,10 @@ def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path):
     pseudonymised = spark.read.format("delta").load(str(root / "trusted/pseudonymised/populations"))
     assert pseudonymised.count() == membership.count()
     assert "insz" not in pseudonymised.columns and "person_seq" in pseudonymised.columns
+    # The release ran there too and passed its SCRA.
+    assert "SCRA verdict:   PASS" in output
+    (manifest,) = (root / "release").glob("*/manifest.json")
+    assert set(json.loads(manifest.read_text())["tables"]) >= {"persons", "demobel", "ksz"}
     assert "DEMO-ONLY passphrase" in output or "PSEUDOLINK_PASSPHRASE" in os.environ
     back = spark.read.format("delta").load(str(table))
     assert back.count() == SELFCHECK_ROWS

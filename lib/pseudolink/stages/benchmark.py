@@ -1,9 +1,10 @@
-"""The benchmark: generate (not counted in the pipeline's time), then ingest, cohorts, link
-and pseudonymise, timed per stage with rows in and out, rows/s and peak memory; JSON and
-Markdown out. ``variants`` adds, side by side in the same run, the tokens of every person
-with the pandas UDF and with the native expression, and the link of the largest table
-with a broadcast and with a sort-merge join. ``from_link`` reuses the bronze tables and
-populations of an earlier run on the same root and starts at link."""
+"""The benchmark: generate (not counted in the pipeline's time), then ingest, cohorts, link,
+pseudonymise and release, timed per stage with rows in and out, rows/s and peak memory;
+JSON and Markdown out. ``variants`` adds, side by side in the same run, the tokens of every
+person with the pandas UDF and with the native expression, and the link of the largest
+table with a broadcast and with a sort-merge join. ``start`` = "link" reuses the bronze
+tables and populations of an earlier run on the same root and starts at link; "release"
+reuses its pseudonymised tables too and times the release alone."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ from pseudolink.ingest.lines import with_line_source
 from pseudolink.ingest.manifest import MANIFEST
 from pseudolink.ingest.parse import with_fields, with_values
 from pseudolink.schemas import load_source
-from pseudolink.stages import cohorts, generate, ingest, link, pseudonymise
+from pseudolink.stages import cohorts, generate, ingest, link, pseudonymise, release
 
 MARKER = "_benchmark"
 DERIVED = ("bronze", "trusted", "outbox")
+STARTS = ("ingest", "link", "release")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -88,6 +90,8 @@ def prepare_root(ctx: JobContext, persons: int, keep_derived: bool = False) -> d
         for zone in DERIVED:
             if not keep_derived and fs.exists(ctx.config.zone(zone)):
                 fs.delete(ctx.config.zone(zone))
+        if fs.exists(ctx.config.zone("release")):
+            fs.delete(ctx.config.zone("release"))
         return {**made, "reused": True}
     marker.mkdir(parents=True, exist_ok=True)
     summary = generate.run(ctx, persons)
@@ -118,19 +122,24 @@ def parse_only(ctx: JobContext) -> dict[str, float]:
     return {"seconds": round(time.monotonic() - started, 1), "lines": rows}
 
 
-def run(ctx: JobContext, persons: int, variants: bool = False, from_link: bool = False) -> dict:
+def run(ctx: JobContext, persons: int, variants: bool = False, start: str = "ingest") -> dict:
+    """Time the stages from ``start`` (ingest, link or release) on; write the figures."""
+    if start not in STARTS:
+        raise InputError(f"benchmark: cannot start at '{start}' (expected one of {STARTS})")
     results: dict = {"persons": persons, "machine": _machine(ctx), "stages": []}
-    made = prepare_root(ctx, persons, keep_derived=from_link)
+    made = prepare_root(ctx, persons, keep_derived=start != "ingest")
     results["generate"] = made
     ctx.log.info(
         "benchmark: data of %s persons ready (%s rows)", f"{persons:,}", f"{made['rows']:,}"
     )
-    if not from_link:
+    if start == "ingest":
         results["stages"].append(_ingest(ctx))
         results["stages"].append(_cohorts(ctx))
         results["parse_only_pass"] = parse_only(ctx)
-    results["stages"].append(_link(ctx))
-    results["stages"].append(_pseudonymise(ctx))
+    if start in ("ingest", "link"):
+        results["stages"].append(_link(ctx))
+        results["stages"].append(_pseudonymise(ctx))
+    results["stages"].append(_release(ctx, persons))
     if variants:
         results["variants"] = run_variants(ctx)
     results["pipeline_seconds"] = round(sum(s["seconds"] for s in results["stages"]), 1)
@@ -147,7 +156,7 @@ def _stage(
         "seconds": round(seconds, 1),
         "rows_in": rows_in,
         "rows_out": rows_out,
-        "rows_per_second": round(rows_in / seconds),
+        "rows_per_second": round(rows_in / seconds) if seconds else 0,
         **extra,
         **memory(ctx),
     }
@@ -198,6 +207,40 @@ def _pseudonymise(ctx: JobContext) -> dict:
         rows,
         method=summary["method"],
         domains=summary["domains"],
+    )
+
+
+def _release(ctx: JobContext, persons: int) -> dict:
+    """The release, with the SCRA's own time, its small cells and suppressions. A refused
+    release is a result here (its verdict is recorded), not a failed benchmark."""
+    started = time.monotonic()
+    try:
+        outcome = release.run(ctx, f"benchmark-{persons}")
+        scra, tables, verdict = outcome.scra, outcome.tables, outcome.verdict
+    except release.ReleaseRefused as refused:
+        ctx.log.info("benchmark: %s", refused)
+        scra, tables, verdict = {}, {}, "fail"
+    seconds = time.monotonic() - started
+    rounds = scra.get("rounds", [])
+    loss = scra.get("information_loss", {})
+    return _stage(
+        ctx,
+        "release",
+        seconds,
+        loss.get("records", 0),
+        sum(tables.values()),
+        verdict=verdict,
+        scra_seconds=scra.get("seconds"),
+        rounds=len(rounds),
+        small_cells_before={
+            "records": rounds[0]["records_below_k"] if rounds else None,
+            "persons_longitudinal": rounds[0]["persons_below_k"] if rounds else None,
+            "cells": sum(r["cells_below_k"] for r in scra.get("risk", {}).get("before", [])),
+        },
+        suppressions=loss.get("suppressions", {}),
+        records_changed=loss.get("records_changed"),
+        levels=loss.get("levels", {}),
+        tables=tables,
     )
 
 
