@@ -342,7 +342,8 @@ def test_treatment_fails_when_a_group_is_smaller_than_k(spark, repo):
     rows = [(2016, 2016, p, p, "M", 30 + p, "L") for p in range(3)]
     result = treat(base_frame(spark, rows), tiny_rules(k=5), repo / "conf", materialise)
     assert not result.passed
-    assert "fewer than k" in result.reason
+    assert "smaller than k" in result.reason
+    assert [r.phase for r in result.rounds] == ["start", "final"]
 
 
 person = st.tuples(

@@ -44,7 +44,7 @@ class Round:
     phase: str  # start, recode, suppress, longitudinal, final
     detail: str
     records_below_k: int
-    persons_below_k: int  # longitudinally
+    persons_below_k: int | None  # longitudinally (None: not counted in this round)
 
 
 @dataclass
@@ -76,12 +76,16 @@ def start_levels(rules: ReleaseRules) -> dict[str, int]:
 
 def small_cells(frame: DataFrame, rules: ReleaseRules) -> tuple[int, int]:
     """Records in a yearly small cell, and persons in a longitudinal one."""
-    qis = rules.quasi_identifiers
-    records = frequencies(frame, qis).filter(F.col("fk") < rules.k).count()
-    persons = 0
-    if rules.longitudinal:
-        persons = longitudinal_frequencies(frame, qis).filter(F.col("long_fk") < rules.k).count()
-    return records, persons
+    records = frequencies(frame, rules.quasi_identifiers).filter(F.col("fk") < rules.k).count()
+    return records, _long_small(frame, rules)
+
+
+def too_small_groups(frame: DataFrame, k: int) -> list[tuple[int, int, int]]:
+    """(population, year, records) of the groups with fewer than k records: no treatment can
+    make them pass, since a record with every key missing still counts only its group."""
+    sizes = frame.groupBy("population", "year").agg(F.count(F.lit(1)).alias("n"))
+    rows = sizes.filter(F.col("n") < k).orderBy("population", "year").collect()
+    return [(r["population"], r["year"], r["n"]) for r in rows]
 
 
 def treat(
@@ -99,6 +103,12 @@ def treat(
     records, persons = small_cells(start, rules)
     result.rounds.append(Round("start", "starting levels", records, persons))
     log(f"SCRA: {records} records in yearly small cells, {persons} persons longitudinally")
+    small = too_small_groups(start, rules.k)
+    if small:
+        shown = ", ".join(f"population {p} year {y}: {n} records" for p, y, n in small[:10])
+        result.reason = f"groups smaller than k cannot pass ({shown})"
+        result.rounds.append(Round("final", "not treated", records, persons))
+        return result
     order = [q for q in rules.recoding_order if rules.qi_hierarchy(q)]
     turn = 0
     frame = start
@@ -116,30 +126,40 @@ def treat(
         result.rounds.append(Round("recode", f"{qi} to level {levels[qi]}", records, persons))
         log(f"SCRA: {qi} to level {levels[qi]}: {records} records, {persons} persons small")
     result.levels = dict(levels)
-    frame = materialise(frame)
-    while records + persons and len(result.rounds) < rules.max_rounds:
+    # Suppression: each round scores the frame once (materialised with its fk), suppresses
+    # from that score, and counts the persons across the years only once no yearly small
+    # cell is left (until then they are not counted: None in the round's figures).
+    scored = materialise(frequencies(frame, rules.quasi_identifiers))
+    while records + (persons or 0) and len(result.rounds) < rules.max_rounds:
         if records:
-            frame, changed = suppress_yearly(frame, rules)
+            frame, changed = suppress_yearly(scored, rules)
             phase = "suppress"
         else:
-            frame, changed = suppress_longitudinal(frame, rules)
+            frame, changed = suppress_longitudinal(scored.drop("fk", "risk"), rules)
             phase = "longitudinal"
-        frame = materialise(frame)
         if not changed:
-            result.reason = (
-                "small cells are left whose records have no value left to suppress "
-                "(a population and year with fewer than k records?)"
-            )
+            result.reason = "small cells are left whose records have no value left to suppress"
             break
-        records, persons = small_cells(frame, rules)
+        scored = materialise(frequencies(frame, rules.quasi_identifiers))
+        records = scored.filter(F.col("fk") < rules.k).count()
+        persons = None
+        if records == 0:
+            persons = _long_small(scored.drop("fk", "risk"), rules)
         result.rounds.append(Round(phase, f"{changed} values suppressed", records, persons))
         log(f"SCRA: {phase}: {changed} suppressed; {records} records, {persons} persons small")
-    if records + persons and not result.reason:
+    if records + (persons or 0) and not result.reason:
         result.reason = f"small cells are left after max_rounds ({rules.max_rounds}) rounds"
-    result.frame = frame
-    result.passed = records + persons == 0
+    result.frame = scored.drop("fk", "risk")
+    result.passed = records + (persons or 0) == 0 and not result.reason
     result.rounds.append(Round("final", "after treatment", records, persons))
     return result
+
+
+def _long_small(frame: DataFrame, rules: ReleaseRules) -> int:
+    if not rules.longitudinal:
+        return 0
+    lf = longitudinal_frequencies(frame, rules.quasi_identifiers)
+    return lf.filter(F.col("long_fk") < rules.k).count()
 
 
 def _first_present(order: list[str], present: Callable[[str], Column]) -> Column:
@@ -147,10 +167,10 @@ def _first_present(order: list[str], present: Callable[[str], Column]) -> Column
     return F.coalesce(*[F.when(present(q), F.lit(q)) for q in order])
 
 
-def suppress_yearly(frame: DataFrame, rules: ReleaseRules) -> tuple[DataFrame, int]:
-    """In every yearly small cell, the next variable in suppression order becomes missing."""
+def suppress_yearly(scored: DataFrame, rules: ReleaseRules) -> tuple[DataFrame, int]:
+    """In every yearly small cell (``scored`` has fk), the next variable in suppression order
+    becomes missing."""
     qis, order = rules.quasi_identifiers, rules.suppression_order
-    scored = frequencies(frame, qis)
     chosen = F.when(F.col("fk") < rules.k, _first_present(order, lambda q: F.col(q).isNotNull()))
     marked = scored.withColumn("_chosen", chosen)
     changed = marked.filter(F.col("_chosen").isNotNull()).count()

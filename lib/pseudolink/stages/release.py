@@ -270,10 +270,11 @@ def refuse(
         for c in scra["offending"][:SHOWN_OFFENDING]
     )
     last = treatment.rounds[-1]
+    persons = "not counted" if last.persons_below_k is None else f"{last.persons_below_k}"
     raise ReleaseRefused(
         f"release {rid} refused: the SCRA does not pass after treatment ({treatment.reason}); "
-        f"{last.records_below_k} records in yearly and {last.persons_below_k} persons in "
-        f"longitudinal small cells (k = {rules.k}). Offending key combinations: "
+        f"{last.records_below_k} records in yearly small cells, persons in longitudinal ones: "
+        f"{persons} (k = {rules.k}). Offending key combinations: "
         f"{shown or 'longitudinal only'}. Report: {folder}/scra_report.html"
     )
 
