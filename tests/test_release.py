@@ -131,6 +131,7 @@ def test_a_release_that_cannot_pass_is_refused(released, tmp_path, repo, spark):
     text = (conf / "release.yaml").read_text().replace("\nk: 5\n", "\nk: 100000\n")
     (conf / "release.yaml").write_text(text)
     strict = replace(ctx, config=replace(ctx.config, source=str(conf / "local.yaml")))
+    strict.__dict__["spark"] = spark  # the suite's session, not one built from the config
     with pytest.raises(release.ReleaseRefused) as refused:
         release.run(strict, "too-strict")
     message = str(refused.value)

@@ -355,7 +355,7 @@ person = st.tuples(
 )
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(person, min_size=2, max_size=9), st.sampled_from([2, 3]), st.booleans())
 def test_treatment_never_increases_any_risk(spark, repo, people, k, longitudinal):
     rows = []
