@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,7 @@ from pyspark.sql import SparkSession
 
 from pseudolink.config import Config, load_config
 from pseudolink.errors import PseudolinkError
+from pseudolink.lock import root_lock
 from pseudolink.masking import configure_logging, mask_insz
 
 DEFAULT_CONF = "conf/local.yaml"
@@ -75,8 +77,13 @@ def run(
     add_arguments: Callable[[argparse.ArgumentParser], None] | None,
     main: Callable[[JobContext], int | None],
     argv: list[str] | None = None,
+    lock: bool = True,
 ) -> None:
-    """Parse the command line, load the config and run ``main``; exit with its status."""
+    """Parse the command line, load the config and run ``main``; exit with its status.
+
+    With ``lock`` (every job that writes under the data root) the job holds the root's
+    lock (:mod:`pseudolink.lock`) while it runs: a second job on the same root is refused.
+    """
     name = Path(sys.argv[0]).stem
     parser = parser_for(doc or "", name)
     if add_arguments:
@@ -85,7 +92,8 @@ def run(
     log = configure_logging()
     try:
         ctx = JobContext(name, args, load_config(_config_path(args.conf), args.root), log)
-        status = main(ctx) or 0
+        with root_lock(ctx.config.root, name) if lock else nullcontext():
+            status = main(ctx) or 0
     except PseudolinkError as exc:
         log.error("%s: %s", name, exc)
         status = exc.exit_code
