@@ -66,7 +66,8 @@ def root_lock(root: str, job: str) -> Iterator[Path | None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RootBusy(f"{folder}: {_holder(fd)}; refused to start a second job on it") from None
+            why = f"{folder}: {_holder(fd)}; refused to start a second job on it"
+            raise RootBusy(why) from None
         holder = {
             "job": job,
             "pid": os.getpid(),
