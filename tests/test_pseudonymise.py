@@ -179,7 +179,7 @@ def test_a_rerun_keeps_every_number_and_adds_none(done, spark):
     ids = pseudonymise.identifiers(pseudonymise.tables(ctx))["persons"]
     tokens = pseudonymise.with_tokens(ids, store.person_key(), "native")
     path = key_table_path(ctx.config.zone("trusted"), "persons")
-    counts = assign(spark, path, tokens, store.key_id)
+    counts = assign(spark, path, tokens, store.key_id, store.numbering_key("persons"))
     assert counts["added"] == 0 and counts["known"] == counts["total"] == len(before)
     assert {tuple(r) for r in person_map(ctx, spark).collect()} == before
 
@@ -259,3 +259,23 @@ def test_keys_verify_then_rotate_keeps_every_number(done, spark):
     }
     assert not old_tokens & new_tokens
     assert keys.verify(ctx)["households"]["state"] == "ok"
+
+
+def test_numbering_is_keyed_and_reproducible(spark, tmp_path):
+    """Same secret and tokens: the same numbers in a fresh key table (a rerun after a crash
+    before the MERGE); another secret: another order."""
+    from pseudolink.keys.keystore import new_keystore
+
+    tokens = spark.createDataFrame([(f"{i:064x}",) for i in range(1, 41)], "token string")
+    store, other = new_keystore(), new_keystore()
+
+    def numbers(name, keystore):
+        path = str(tmp_path / name)
+        assign(spark, path, tokens, keystore.key_id, keystore.numbering_key("persons"))
+        rows = spark.read.format("delta").load(path).select("token", "seq").collect()
+        return {r["token"]: r["seq"] for r in rows}
+
+    first, again = numbers("a", store), numbers("b", store)
+    assert first == again and sorted(first.values()) == list(range(1, 41))
+    assert numbers("c", other) != first
+    assert store.numbering_key("persons") != store.numbering_key("households")

@@ -5,19 +5,20 @@ One table per domain (``trusted/keys/persons``, ``trusted/keys/households``), co
 token) and ``assigned_at``.
 
 Numbers carry no information. New tokens are numbered ``max(seq) + 1 ...`` in the order
-of ``sha2(salt || token)`` with a fresh 32-byte random salt per run (``os.urandom``), so
+of ``sha2(key || token)``, the key being a 32-byte HKDF output of the project secret for
+this domain (:meth:`pseudolink.keys.keystore.Keystore.numbering_key`). Without the secret
 the order is a uniformly random permutation: not INSZ order, birth date, sex, population
-or input order (tested statistically). The salt is dropped after the run. Ordering by a
-value computed from the row (and not by ``rand()``) keeps the numbering the same if Spark
-recomputes a partition. The table is updated with a Delta MERGE that only inserts unknown
-tokens: known persons keep their number in every rerun, and a crashed run leaves either
-the old table or the new one.
+or input order (tested statistically). With it the numbering is the same in every rerun:
+a run killed before its MERGE and run again gives exactly the numbers an uninterrupted
+run gives. Ordering by a value computed from the row (and not by ``rand()``) also keeps
+the numbering the same if Spark recomputes a partition. The table is updated with a Delta
+MERGE that only inserts unknown tokens: known persons keep their number in every rerun,
+and a crashed run leaves either the old table or the new one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -39,29 +40,30 @@ def read_key_table(spark: SparkSession, path: str) -> DataFrame | None:
     return spark.read.format("delta").load(path)
 
 
-def number_new_tokens(tokens: DataFrame, known: DataFrame | None, salt_hex: str) -> DataFrame:
+def number_new_tokens(tokens: DataFrame, known: DataFrame | None, order_hex: str) -> DataFrame:
     """Rows (token, seq) for the distinct tokens not in ``known``, numbered after its
-    maximum in the random order of ``sha2(salt || token)``."""
+    maximum in the keyed random order of ``sha2(order_key || token)``."""
     new = tokens.select("token").distinct()
     start = F.lit(0).cast("long")
     if known is not None:
         new = new.join(known.select("token"), "token", "left_anti")
         top = known.agg(F.max("seq")).first()[0]
         start = F.lit(int(top or 0)).cast("long")
-    order = F.sha2(F.concat(F.unhex(F.lit(salt_hex)), F.unhex(F.col("token"))), 256)
+    order = F.sha2(F.concat(F.unhex(F.lit(order_hex)), F.unhex(F.col("token"))), 256)
     # One ordered window over the new tokens only: a few million rows at most per run.
     rank = F.row_number().over(Window.orderBy(order))
     return new.select("token", (start + rank).alias("seq"))
 
 
-def assign(spark: SparkSession, path: str, tokens: DataFrame, key_id: str) -> dict[str, int]:
-    """Give every unknown token of ``tokens`` a new sequence number (MERGE); returns the
-    counts before and added."""
+def assign(
+    spark: SparkSession, path: str, tokens: DataFrame, key_id: str, order_key: bytes
+) -> dict[str, int]:
+    """Give every unknown token of ``tokens`` a new sequence number (MERGE), in the order
+    ``order_key`` gives; returns the counts before and added."""
     known = read_key_table(spark, path)
     if known is not None:
         check_key_id(known, key_id, path)
-    salt = os.urandom(32).hex()
-    numbered = number_new_tokens(tokens, known, salt).select(
+    numbered = number_new_tokens(tokens, known, order_key.hex()).select(
         "token",
         "seq",
         F.lit(key_id).alias("key_id"),

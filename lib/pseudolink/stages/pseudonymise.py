@@ -97,7 +97,7 @@ def run(ctx: JobContext) -> dict:
         distinct = tokens.count()
         tokens_seconds = time.monotonic() - started
         path = key_table_path(trusted, domain)
-        counts = assign(ctx.spark, path, tokens, keystore.key_id)
+        counts = assign(ctx.spark, path, tokens, keystore.key_id, keystore.numbering_key(domain))
         table = ctx.spark.read.format("delta").load(path)
         mapping = tokens.join(table.select("token", "seq"), "token").select("id", "seq").cache()
         mapped = mapping.count()
