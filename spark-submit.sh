@@ -86,10 +86,15 @@ with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
 tmp.replace(out)
 PY
 
+# HotSpot never JIT-compiles a method over 8000 bytes of bytecode: the whole-stage code of
+# the ingest's validation (one projection over every column) is larger and would run in
+# the interpreter, about 3x slower (docs/ingest.md, "Performance"). Executors get the same
+# flag from the session factory.
+JIT_OPTIONS="-XX:-DontCompileHugeMethods"
 jar_list=$(find "$here/.cache/jars" -name '*.jar' | sort | paste -sd, -)
 spark_args=(--master "$master" --name "pseudolink-$job" --jars "$jar_list"
   --py-files "$dist/pseudolink.zip" --files "$conf"
-  --driver-java-options "-Dlog4j2.configurationFile=file:$here/conf/log4j2.properties"
+  --driver-java-options "-Dlog4j2.configurationFile=file:$here/conf/log4j2.properties $JIT_OPTIONS"
   --conf spark.ui.showConsoleProgress=false)
 if [[ $master == local* ]]; then
   export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}  # nothing of a local run leaves loopback

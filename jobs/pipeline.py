@@ -10,6 +10,10 @@ sequence numbers); release (coarsening, small cell risk analysis with treatment,
 release as Delta tables when it passes). The demo config creates its keystore without a
 prompt: the passphrase is PSEUDOLINK_PASSPHRASE or, failing that, an announced demo-only
 one.
+
+Run again, it skips every stage that is done and whose inputs have not changed (markers
+in trusted/_stages/): a run that was killed simply continues, and a rerun on the same
+deliveries prints the first run's summary without redoing anything.
 """
 
 from __future__ import annotations
@@ -25,46 +29,44 @@ from pseudolink.stages import (
     release,
     selfcheck,
 )
+from pseudolink.stages.state import PipelineState, fingerprint, ledger_deliveries
 
 
 def main(ctx: cli.JobContext) -> int:
     ctx.log.info("pipeline: data root %s", ctx.config.root)
     selfcheck.run(ctx)
     inbox = uri_to_local_path(ctx.config.zone("inbox"))
-    if generate.inbox_has_deliveries(inbox):
+    if generate.inbox_has_deliveries(inbox) and not generate.interrupted(ctx):
         ctx.log.info("pipeline: generate skipped, the inbox already holds deliveries")
     else:
-        generate.run(ctx)
+        generate.run(ctx, force=True)
     reports = ingest.run(ctx)
-    sizes = cohorts.run(ctx)
-    linkage = link.run(ctx)
-    pseudonymised = pseudonymise.run(ctx)
-    released = release.run(ctx)
+    state = PipelineState(ctx)
+    deliveries = ledger_deliveries(ctx)
+    statbel = [d for d in deliveries if d[0] == "statbel"]
+    fp = fingerprint("cohorts", statbel, ctx.config.cohorts)
+    done = [state.run("cohorts", fp, lambda: cohorts.pipeline_step(ctx))]
+    fp = fingerprint("link", fp, deliveries, ctx.config.link)
+    done.append(state.run("link", fp, lambda: link.pipeline_step(ctx)))
+    fp = fingerprint("pseudonymise", fp)
+    done.append(state.run("pseudonymise", fp, lambda: pseudonymise.pipeline_step(ctx)))
+    fp = fingerprint("release", fp, release.rules_fingerprint(ctx))
+    released = state.run("release", fp, lambda: release.pipeline_step(ctx))
+    done.append(released)
     ctx.log.info("pipeline: done in %s", ctx.elapsed())
     for report in reports:
         ctx.log.info("pipeline: ingest %s", report.summary())
-    for year, counts in sorted(sizes.items()):
-        ctx.log.info(
-            "pipeline: population %d: %s", year, ", ".join(f"{k} {v:,}" for k, v in counts.items())
-        )
-    for report in linkage:
-        ctx.log.info("pipeline: link %s", report.summary())
-    for domain, counts in pseudonymised["domains"].items():
-        ctx.log.info(
-            "pipeline: pseudonymise %s: %s numbers (%s new)",
-            domain,
-            f"{counts['total']:,}",
-            f"{counts['added']:,}",
-        )
-    ctx.log.info("pipeline: %s", released.summary_line())
+    for marker in done:
+        for line in marker.lines:
+            ctx.log.info("pipeline: %s", line)
     ctx.log.info(
         "pipeline: output in %s (bronze/, trusted/populations/, trusted/linked/, "
         "trusted/pseudonymised/, release/, outbox/requests/)",
         ctx.config.root,
     )
-    print(f"release folder: {released.folder}")
-    print(f"SCRA verdict:   {released.verdict.upper()}")
-    print(f"SCRA report:    {released.report}")
+    print(f"release folder: {released.extra['folder']}")
+    print(f"SCRA verdict:   {released.extra['verdict'].upper()}")
+    print(f"SCRA report:    {released.extra['report']}")
     return 0
 
 

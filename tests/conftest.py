@@ -91,3 +91,36 @@ def pseudonymised(demo):
         mp.undo()
     ctx.__dict__["test_log"] = "\n".join(collect.lines)
     return ctx, root, reports, summary
+
+
+SMALL_PERSONS = 200
+
+
+@pytest.fixture(scope="session")
+def small_reference(repo, spark, tmp_path_factory):
+    """An uninterrupted in-process run of every stage at SMALL_PERSONS persons (the
+    benchmark job at that scale, with its variants), on the config of small_config: the
+    reference that the standalone cluster's run and the killed-and-rerun pipeline must
+    match row for row. (ctx, root, conf file, benchmark results)."""
+    import argparse
+    import logging
+
+    from standalone import small_config
+
+    from pseudolink.cli import JobContext
+    from pseudolink.config import load_config
+    from pseudolink.stages import benchmark
+
+    base = tmp_path_factory.mktemp("small")
+    conf = small_config(repo, base, persons=SMALL_PERSONS)
+    root = base / "reference"
+    config = load_config(conf, root=str(root))
+    ctx = JobContext("benchmark", argparse.Namespace(), config, logging.getLogger("pseudolink"))
+    ctx.__dict__["spark"] = spark
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
+    try:
+        results = benchmark.run(ctx, SMALL_PERSONS, variants=True)
+    finally:
+        mp.undo()
+    return ctx, root, conf, results

@@ -1,11 +1,12 @@
-"""The benchmark job on a tiny population: its figures are written, and a rerun reuses the
-generated data but starts again from the inbox."""
+"""The benchmark job on a tiny population (the suite's small reference run, see conftest):
+its figures are written, and a rerun reuses the generated data but starts again from the
+inbox."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
+import shutil
 
 import pytest
 
@@ -17,12 +18,9 @@ from pseudolink.stages import benchmark
 pytestmark = pytest.mark.slow
 
 
-def test_benchmark_writes_figures_and_reruns_from_the_inbox(repo, spark, tmp_path):
-    config = load_config(repo / "conf" / "local.yaml", root=str(tmp_path / "b"))
-    ctx = JobContext("benchmark", argparse.Namespace(), config, logging.getLogger("pseudolink"))
-    ctx.__dict__["spark"] = spark
-    first = benchmark.run(ctx, 200, variants=True)
-    saved = json.loads((tmp_path / "b" / "_benchmark" / "benchmark-200.json").read_text())
+def test_benchmark_writes_figures_and_reruns_from_the_inbox(small_reference, spark, tmp_path):
+    ctx, root, conf, first = small_reference
+    saved = json.loads((root / "_benchmark" / "benchmark-200.json").read_text())
     assert saved["persons"] == 200 and [s["stage"] for s in saved["stages"]] == [
         "ingest",
         "cohorts",
@@ -32,10 +30,10 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(repo, spark, tmp_pat
     ]
     ingest_stage = saved["stages"][0]
     assert ingest_stage["rows_in"] == first["generate"]["rows"] == ingest_stage["rows_out"]
-    assert set(ingest_stage["phases"]) == {"read", "validate", "write"}
+    assert set(ingest_stage["phases"]) == {"parse", "reconcile", "write"}
     assert ingest_stage["driver_jvm_peak_mb"] > 100
     assert saved["parse_only_pass"]["lines"] > first["generate"]["rows"]  # with headers
-    table = (tmp_path / "b" / "_benchmark" / "benchmark-200.md").read_text()
+    table = (root / "_benchmark" / "benchmark-200.md").read_text()
     assert "| ingest |" in table and "| cohorts |" in table
     link_stage, pseudo_stage = saved["stages"][2], saved["stages"][3]
     assert len(link_stage["tables"]) == 7 and link_stage["rows_in"] > link_stage["rows_out"] > 0
@@ -52,14 +50,19 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(repo, spark, tmp_pat
     assert "BroadcastHashJoin" in joins["broadcast"]["plan"]
     assert "SortMergeJoin" in joins["merge"]["plan"]
     assert joins["broadcast"]["linked"] == joins["merge"]["linked"] > 0
-    table = (tmp_path / "b" / "_benchmark" / "benchmark-200.md").read_text()
+    table = (root / "_benchmark" / "benchmark-200.md").read_text()
     assert "| tokens, udf (variant) |" in table and "| link KSZ, merge join" in table
-    # --from-link keeps the bronze tables and populations.
+    # On a copy (the reference stays for the cluster and fault tests): --from-link keeps
+    # the bronze tables and populations; a rerun reuses the generated data and starts
+    # again from the inbox.
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    ctx = JobContext("benchmark", argparse.Namespace(), load_config(conf, root=str(copy)), ctx.log)
+    ctx.__dict__["spark"] = spark
     kept = benchmark.prepare_root(ctx, 200, keep_derived=True)
-    assert kept["reused"] is True and (tmp_path / "b" / "trusted" / "populations").exists()
-    # A rerun reuses the generated data and starts again from the inbox.
+    assert kept["reused"] is True and (copy / "trusted" / "populations").exists()
     again = benchmark.prepare_root(ctx, 200)
     assert again["reused"] is True and again["rows"] == first["generate"]["rows"]
-    assert not (tmp_path / "b" / "bronze").exists() and (tmp_path / "b" / "inbox").exists()
+    assert not (copy / "bronze").exists() and (copy / "inbox").exists()
     with pytest.raises(InputError, match="generated for 200 persons"):
         benchmark.prepare_root(ctx, 300)

@@ -24,6 +24,11 @@ from pseudolink.errors import ConfigError
 # secrets in configs too.
 INSZ_REDACTION_REGEX = r"(?<!\d)\d{11}(?!\d)|[0-9a-fA-F]{64,}"
 SECRET_REDACTION_REGEX = r"(?i)secret|password|passphrase|token|access[.]?key"
+# Let HotSpot JIT-compile methods over 8000 bytes of bytecode: the whole-stage code of the
+# ingest's validation is that large and would otherwise run interpreted, ~3x slower.
+# spark-submit.sh gives it to the driver; here it goes to the executors, and to the driver
+# of a session not started by spark-submit (tests, notebooks).
+JIT_OPTION = "-XX:-DontCompileHugeMethods"
 
 
 def delta_jars() -> list[str]:
@@ -70,6 +75,11 @@ def build_spark(
     }
     if not launched.contains("spark.jars"):
         values["spark.jars"] = ",".join(delta_jars())
+    for side in ("driver", "executor"):
+        key = f"spark.{side}.extraJavaOptions"
+        current = launched.get(key, "")
+        if JIT_OPTION not in current:
+            values[key] = f"{current} {JIT_OPTION}".strip()
     values.update(settings.extra)
     values.update(conf or {})
     for key, value in values.items():

@@ -65,6 +65,24 @@ class HadoopFs:
         finally:
             stream.close()
 
+    def first_line(self, uri: str, limit: int = 1 << 16) -> str | None:
+        """The first line of a file (decompressed as its extension says, e.g. ``.gz``),
+        without its ``\\n``, read from at most ``limit`` bytes; None for an empty file.
+        Bytes that are not UTF-8 become U+FFFD, as in Spark's text reader."""
+        fs, path = self._path(uri)
+        factory = self._jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(self._conf)
+        codec = factory.getCodec(path)
+        raw = fs.open(path)
+        stream = codec.createInputStream(raw) if codec is not None else raw
+        try:
+            bounded = self._jvm.org.apache.commons.io.input.BoundedInputStream(stream, limit)
+            head = bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(bounded))
+        finally:
+            stream.close()
+        if not head:
+            return None
+        return head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+
     def sha256(self, uri: str) -> str:
         """The SHA-256 of a file's bytes, as lowercase hex, computed in the JVM."""
         fs, path = self._path(uri)

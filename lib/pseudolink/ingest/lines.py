@@ -56,13 +56,13 @@ def with_line_source(text: DataFrame) -> DataFrame:
     )
 
 
-def split_stats_frame(lines: DataFrame) -> DataFrame:
-    """One row per split: file, offset, first id, line count and first line (one pass)."""
-    return lines.groupBy("_file", "_block").agg(
-        F.min("_id").alias("_first_id"),
-        F.count(F.lit(1)).alias("_lines"),
-        F.min_by("_raw", "_id").alias("_first_line"),
-    )
+def split_stats_frame(lines: DataFrame, first_line: bool = True) -> DataFrame:
+    """One row per split: file, offset, first id, line count and (with ``first_line``) its
+    first line (one pass)."""
+    aggs = [F.min("_id").alias("_first_id"), F.count(F.lit(1)).alias("_lines")]
+    if first_line:
+        aggs.append(F.min_by("_raw", "_id").alias("_first_line"))
+    return lines.groupBy("_file", "_block").agg(*aggs)
 
 
 def line_offsets(
@@ -79,16 +79,17 @@ def line_offsets(
     return offsets, totals, headers
 
 
-def with_line_numbers(lines: DataFrame, offsets: DataFrame) -> DataFrame:
-    """Add ``_line`` (1 = header) by a broadcast join with the split offsets."""
+def with_line_numbers(
+    lines: DataFrame, offsets: DataFrame, keep: list[str] | None = None
+) -> DataFrame:
+    """Add ``_line`` (1 = header) by a broadcast join with the split offsets; the columns
+    ``keep`` (default ``_raw``, ``_file``) come along, the split offset and id do not."""
+    keep = [c for c in (keep or ["_raw", "_file"]) if c not in ("_block", "_id")]
     joined = lines.alias("l").join(
         F.broadcast(offsets.alias("o")), on=["_file", "_block"], how="inner"
     )
-    return joined.select(
-        F.col("_raw"),
-        F.col("_file"),
-        (F.col("o._before") + (F.col("l._id") - F.col("o._first_id")) + 1).alias("_line"),
-    )
+    line = (F.col("o._before") + (F.col("l._id") - F.col("o._first_id")) + 1).alias("_line")
+    return joined.select(*[F.col(c) for c in keep], line)
 
 
 def offsets_frame(spark: SparkSession, offsets: list[tuple[str, int, int, int]]) -> DataFrame:

@@ -22,15 +22,18 @@ QUARANTINE_COLUMNS = (
 )
 
 
-def select_validated(df: DataFrame, schema: FileSchema) -> DataFrame:
-    """What the writes need of a validated line (the frame that is cached): the typed
-    values, period, file, line, reason, detail, and the raw text of quarantined lines."""
+def select_staged(df: DataFrame, schema: FileSchema) -> DataFrame:
+    """What the later steps need of a checked line (the staging folder's columns): the
+    typed values, period, file, split offset and row id, reason, detail and the raw text
+    (kept for every line: a good line may still turn out a duplicate key and be
+    quarantined as it came; in Parquet the other steps never read that column)."""
     return df.select(
         *[F.col(c.name) for c in schema.columns],
         F.col("period"),
         F.col("_file"),
-        F.col("_line"),
-        F.when(F.col("_reason").isNotNull(), F.col("_raw")).alias("_raw"),
+        F.col("_block"),
+        F.col("_id"),
+        F.col("_raw"),
         F.col("_reason"),
         F.col("_detail"),
     )

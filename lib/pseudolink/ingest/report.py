@@ -67,8 +67,9 @@ class DeliveryReport:
     manifest_sha256: str
     files: list[FileReport] = field(default_factory=list)
     seconds: float = 0.0
-    # Wall time per phase: read (lines read, decompressed, numbered), validate (parsed,
-    # checked, counted) and write (bronze, quarantine, report, ledger).
+    # Wall time per phase: parse (the one pass that reads, decompresses, splits, types and
+    # checks every line and stages it), reconcile (line numbers, duplicate keys, counts per
+    # file and reason against the manifest) and write (bronze, quarantine, report, ledger).
     phases: dict[str, float] = field(default_factory=dict)
 
     @property

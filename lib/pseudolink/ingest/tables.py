@@ -15,6 +15,7 @@ QUARANTINE = "_quarantine"
 REPORT = "_ingest_report"
 LEDGER = "_ledger"
 REPORTS_DIR = "_reports"
+STAGING = "_staging"  # per delivery and kind: the checked lines until they are written
 
 
 def bronze_table(bronze: str, source: str, kind: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from pseudolink.ingest.parse import (
@@ -81,16 +81,35 @@ def with_duplicates(df: DataFrame, key: list[str]) -> DataFrame:
     """Quarantine every good line whose key an earlier good line (by file, line) has.
 
     Only lines that passed every other rule take part, so a broken first line never hides
-    a good later one.
+    a good later one. The keys seen more than once are found by one aggregation over the
+    key columns of the good lines (a narrow shuffle), and joined back to the lines; the
+    lines themselves are never shuffled. Duplicates are rare, so the join broadcasts them.
     """
-    whole = Window.partitionBy(*[F.col(k) for k in key]).rowsBetween(
-        Window.unboundedPreceding, Window.unboundedFollowing
+    return mark_duplicates(df, duplicate_keys(df, key), key)
+
+
+def duplicate_keys(df: DataFrame, key: list[str]) -> DataFrame:
+    """The keys that more than one good line has, with the first such line (file, line)."""
+    return (
+        df.filter(F.col("_reason").isNull())
+        .groupBy(*key)
+        .agg(
+            F.count(F.lit(1)).alias("_seen"),
+            F.min(F.struct(F.col("_file"), F.col("_line"))).alias("_first"),
+        )
+        .filter(F.col("_seen") > 1)
+        .select(*key, "_first")
     )
+
+
+def mark_duplicates(df: DataFrame, repeated: DataFrame, key: list[str]) -> DataFrame:
+    """Give DUPLICATE_KEY to every good line of a repeated key but its first one."""
     good = F.col("_reason").isNull()
-    first = F.min(F.when(good, F.struct(F.col("_file"), F.col("_line")))).over(whole)
-    marked = df.withColumn("_first", first)
-    dup = good & (
-        (F.col("_first._file") != F.col("_file")) | (F.col("_first._line") != F.col("_line"))
+    marked = df.join(F.broadcast(repeated), key, "left")
+    dup = (
+        good
+        & F.col("_first").isNotNull()
+        & ((F.col("_first._file") != F.col("_file")) | (F.col("_first._line") != F.col("_line")))
     )
     detail = F.format_string(
         "key (%s) first seen in %s line %d", F.lit(", ".join(key)), "_first._file", "_first._line"

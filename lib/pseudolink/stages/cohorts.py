@@ -84,6 +84,18 @@ def run(ctx: JobContext) -> dict[int, dict[str, int]]:
     return sizes
 
 
+def pipeline_step(ctx: JobContext) -> tuple[list[str], list[str], dict]:
+    """The stage as the pipeline runs it: summary lines, outputs, population sizes."""
+    sizes = run(ctx)
+    lines = [
+        f"population {year}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        for year, counts in sorted(sizes.items())
+    ]
+    request = f"{ctx.config.zone('outbox')}/requests/{ctx.config.cohorts.request_id}"
+    outputs = [trusted_table(ctx, n) for n in ("membership", "moves", "windows")] + [request]
+    return lines, outputs, {"sizes": sizes}
+
+
 def population_sizes(membership: DataFrame) -> dict[int, dict[str, int]]:
     """Index persons, members, joiners and follow-up ends per population (one aggregation)."""
     rows = (

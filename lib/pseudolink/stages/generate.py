@@ -32,6 +32,14 @@ def inbox_has_deliveries(inbox: Path) -> bool:
     return any(inbox.glob("*/*/manifest.json"))
 
 
+def interrupted(ctx: JobContext) -> bool:
+    """A generation that was stopped before its end: the truth folder exists but its last
+    file (faults.csv, written after every manifest) does not. Real deliveries have no
+    truth folder and are never regenerated."""
+    truth = uri_to_local_path(ctx.config.zone("truth"))
+    return truth.exists() and not (truth / "faults.csv").exists()
+
+
 def run(
     ctx: JobContext,
     persons: int | None = None,

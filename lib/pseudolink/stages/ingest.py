@@ -13,8 +13,6 @@ import re
 import time
 from functools import reduce
 
-from pyspark import StorageLevel
-
 from pseudolink.cli import JobContext
 from pseudolink.errors import InputError
 from pseudolink.ingest.fs import HadoopFs
@@ -28,6 +26,7 @@ from pseudolink.ingest.tables import (
     QUARANTINE,
     REPORT,
     REPORTS_DIR,
+    STAGING,
     append,
     bronze_table,
     ledger_entry,
@@ -106,7 +105,7 @@ def ingest_delivery(
         manifest.period_from,
         manifest.period_to,
     )
-    level = getattr(StorageLevel, settings.storage_level)
+    staging = f"{bronze}/{STAGING}/{delivery_id}"
     prepared: list[PreparedKind] = []
     try:
         for kind in manifest.kinds():
@@ -116,7 +115,8 @@ def ingest_delivery(
                 manifest.period_from,
                 manifest.period_to,
             )
-            prepared.append(read_kind(ctx.spark, folder, manifest.files_of(kind), rules, level))
+            files = manifest.files_of(kind)
+            prepared.append(read_kind(ctx.spark, folder, files, rules, f"{staging}/{kind}"))
             _log_files(ctx, delivery_id, prepared[-1])
         report = DeliveryReport(
             source,
@@ -126,13 +126,18 @@ def ingest_delivery(
             [f for p in prepared for f in p.files],
         )
         report.phases = {
-            "read": round(sum(p.read_seconds for p in prepared), 2),
-            "validate": round(sum(p.seconds - p.read_seconds for p in prepared), 2),
+            "parse": round(sum(p.read_seconds for p in prepared), 2),
+            "reconcile": round(sum(p.seconds - p.read_seconds for p in prepared), 2),
         }
         write_delivery(ctx, fs, schema, manifest, prepared, report, started)
     finally:
         for p in prepared:
             p.release()
+        fs.delete(staging)
+        # A rejected first delivery leaves no trace: no empty staging or bronze folder.
+        for folder in (f"{bronze}/{STAGING}", bronze):
+            if fs.is_dir(folder) and not fs.list(folder):
+                fs.delete(folder)
     return report
 
 

@@ -86,6 +86,14 @@ def run(ctx: JobContext) -> list[TableReport]:
     return reports
 
 
+def pipeline_step(ctx: JobContext) -> tuple[list[str], list[str], dict]:
+    """The stage as the pipeline runs it: one summary line per table, the outputs."""
+    reports = run(ctx)
+    base = f"{ctx.config.zone('trusted')}/{LINKED}"
+    outputs = [linked_table(ctx, rule) for rule in RULES] + [f"{base}/{REPORT_TABLE}"]
+    return [f"link {r.summary()}" for r in reports], outputs, {}
+
+
 def link_table(
     ctx: JobContext,
     rule: LinkRule,

@@ -158,3 +158,16 @@ def run(ctx: JobContext) -> dict:
         for m in maps.values():
             m.unpersist()
     return summary
+
+
+def pipeline_step(ctx: JobContext) -> tuple[list[str], list[str], dict]:
+    """The stage as the pipeline runs it: numbers per domain, the written tables."""
+    summary = run(ctx)
+    lines = [
+        f"pseudonymise {domain}: {c['total']:,} numbers ({c['added']:,} new)"
+        for domain, c in summary["domains"].items()
+    ]
+    trusted = ctx.config.zone("trusted")
+    outputs = [output_path(ctx, name) for name in summary["tables"]]
+    outputs += [key_table_path(trusted, domain) for domain in summary["domains"]]
+    return lines, outputs, {"domains": summary["domains"]}

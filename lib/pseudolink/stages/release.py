@@ -53,6 +53,7 @@ from pseudolink.release.treat import Treatment, information_loss, start_levels, 
 from pseudolink.stages.cohorts import trusted_table
 from pseudolink.stages.link import read_table
 from pseudolink.stages.pseudonymise import output_path
+from pseudolink.stages.state import files_digest
 
 MANIFEST = "manifest.json"
 WORK = "release_work"
@@ -169,6 +170,19 @@ def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
     ctx.log.info("release: %s", outcome.summary_line())
     ctx.log.info("release: SCRA report %s", outcome.report)
     return outcome
+
+
+def pipeline_step(ctx: JobContext) -> tuple[list[str], list[str], dict]:
+    """The stage as the pipeline runs it: the verdict line, the manifest (written last)."""
+    outcome = run(ctx)
+    extra = {"folder": outcome.folder, "verdict": outcome.verdict, "report": outcome.report}
+    return [outcome.summary_line()], [f"{outcome.folder}/{MANIFEST}"], extra
+
+
+def rules_fingerprint(ctx: JobContext) -> str:
+    """The config files a release depends on: conf/release.yaml and the code lists."""
+    conf = Path(ctx.config.conf_dir)
+    return files_digest([conf / "release.yaml", *sorted((conf / "codes").glob("*.csv"))])
 
 
 def scra_summary(

@@ -1,0 +1,63 @@
+"""Helpers for the tests that run the pipeline as a separate process (cluster, faults):
+seed a root with the reference's keystore, run ./spark-submit.sh, compare releases."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from shared import PASSPHRASE
+
+KEYSTORE = Path("trusted") / "keystore" / "keystore.json"
+
+
+def seed_keystore(reference: Path, root: Path) -> None:
+    """Give ``root`` the reference run's keystore (same secret: same tokens and numbers)."""
+    target = root / KEYSTORE
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(target.parent, 0o700)
+    shutil.copy2(reference / KEYSTORE, target)
+
+
+def pipeline_command(repo: Path, root: Path, conf: Path, *spark_args: str) -> list[str]:
+    command = [str(repo / "spark-submit.sh"), "pipeline", "--root", str(root), "--conf", str(conf)]
+    return [*command, *spark_args]
+
+
+def run_env() -> dict[str, str]:
+    return {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PSEUDOLINK_PASSPHRASE": PASSPHRASE}
+
+
+def run_pipeline(repo: Path, root: Path, conf: Path, *spark_args: str, timeout: int = 900):
+    return subprocess.run(
+        pipeline_command(repo, root, conf, *spark_args),
+        cwd=repo,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def release_folder(root: Path) -> Path:
+    """The one complete release under root/release (a folder with its manifest)."""
+    (manifest,) = (root / "release").glob("*/manifest.json")
+    return manifest.parent
+
+
+def release_differences(spark, ours: Path, reference: Path) -> dict[str, tuple[int, int, int]]:
+    """Per released table: (rows here, rows in the reference, rows in one and not the other),
+    for the tables whose content differs; {} when every table holds exactly the same rows."""
+    tables = json.loads((reference / "manifest.json").read_text())["tables"]
+    assert set(json.loads((ours / "manifest.json").read_text())["tables"]) == set(tables)
+    out = {}
+    for name in sorted(tables):
+        a = spark.read.format("delta").load(str(ours / name))
+        b = spark.read.format("delta").load(str(reference / name)).select(*a.columns)
+        differ = a.exceptAll(b).count() + b.exceptAll(a).count()
+        if differ:
+            out[name] = (a.count(), b.count(), differ)
+    return out
