@@ -32,9 +32,17 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(small_reference, spa
     assert ingest_stage["rows_in"] == first["generate"]["rows"] == ingest_stage["rows_out"]
     assert set(ingest_stage["phases"]) == {"parse", "reconcile", "write"}
     assert ingest_stage["driver_jvm_peak_mb"] > 100
+    assert ingest_stage["executor_heap_peak_mb"] > 10
+    # The link and the release shuffle (joins, aggregations): their bytes are measured.
+    assert all(st["shuffle_write_mb"] >= 0 for st in saved["stages"])
+    assert sum(st["shuffle_write_mb"] for st in saved["stages"]) > 0
     assert saved["parse_only_pass"]["lines"] > first["generate"]["rows"]  # with headers
     table = (root / "_benchmark" / "benchmark-200.md").read_text()
-    assert "| ingest |" in table and "| cohorts |" in table
+    assert (
+        "| ingest |" in table
+        and "| cohorts |" in table
+        and "| whole pipeline (ingest, cohorts" in table
+    )
     link_stage, pseudo_stage = saved["stages"][2], saved["stages"][3]
     assert len(link_stage["tables"]) == 7 and link_stage["rows_in"] > link_stage["rows_out"] > 0
     assert pseudo_stage["domains"]["persons"]["added"] > 0

@@ -54,6 +54,26 @@ def memory(ctx: JobContext) -> dict[str, float]:
     }
 
 
+def executor_totals(ctx: JobContext) -> dict[str, float]:
+    """Cumulative shuffle bytes written and read by all executors (the driver's one in
+    local mode) and the largest executor JVM heap peak so far, from Spark's status store
+    (no UI needed): a stage's shuffle is the difference around it."""
+    store = ctx.spark.sparkContext._jsc.sc().statusStore()
+    executors = store.executorList(False)
+    written = read = heap = 0
+    for i in range(executors.length()):
+        e = executors.apply(i)
+        written += int(e.totalShuffleWrite())
+        read += int(e.totalShuffleRead())
+        peak = e.peakMemoryMetrics()
+        if peak.isDefined():
+            heap = max(heap, int(peak.get().getMetricValue("JVMHeapMemory")))
+    return {"shuffle_write": written, "shuffle_read": read, "executor_heap_peak": heap}
+
+
+_before: dict[str, float] = {}
+
+
 def _is_descendant(pid: int, ancestor: int) -> bool:
     for _ in range(4):
         try:
@@ -151,33 +171,39 @@ def run(ctx: JobContext, persons: int, variants: bool = False, start: str = "ing
 def _stage(
     ctx: JobContext, name: str, seconds: float, rows_in: int, rows_out: int, **extra: object
 ) -> dict:
-    """One stage's figures: time, rows in and out, rows/s, peak memory, and its extras."""
+    """One stage's figures: time, rows in and out, rows/s, shuffle bytes, peak memory, and
+    its extras."""
+    after = executor_totals(ctx)
     return {
         "stage": name,
         "seconds": round(seconds, 1),
         "rows_in": rows_in,
         "rows_out": rows_out,
         "rows_per_second": round(rows_in / seconds) if seconds else 0,
+        "shuffle_write_mb": round((after["shuffle_write"] - _before["shuffle_write"]) / 2**20, 1),
+        "shuffle_read_mb": round((after["shuffle_read"] - _before["shuffle_read"]) / 2**20, 1),
+        "executor_heap_peak_mb": round(after["executor_heap_peak"] / 2**20),
         **extra,
         **memory(ctx),
     }
 
 
-def _timed(action):  # noqa: ANN001, ANN202 - a thunk and (its result, seconds)
+def _timed(ctx: JobContext, action):  # noqa: ANN001, ANN202 - a thunk; (result, seconds)
+    _before.update(executor_totals(ctx))
     started = time.monotonic()
     result = action()
     return result, time.monotonic() - started
 
 
 def _ingest(ctx: JobContext) -> dict:
-    reports, seconds = _timed(lambda: ingest.run(ctx))
+    reports, seconds = _timed(ctx, lambda: ingest.run(ctx))
     phases = {k: round(sum(r.phases.get(k, 0) for r in reports), 1) for k in PHASES}
     rows_in, rows_out = sum(r.rows for r in reports), sum(r.accepted for r in reports)
     return _stage(ctx, "ingest", seconds, rows_in, rows_out, phases=phases)
 
 
 def _cohorts(ctx: JobContext) -> dict:
-    sizes, seconds = _timed(lambda: cohorts.run(ctx))
+    sizes, seconds = _timed(ctx, lambda: cohorts.run(ctx))
     bronze = ctx.config.zone("bronze")
     statbel_rows = sum(
         ctx.spark.read.format("delta").load(f"{bronze}/statbel/{k}").count()
@@ -188,7 +214,7 @@ def _cohorts(ctx: JobContext) -> dict:
 
 
 def _link(ctx: JobContext) -> dict:
-    reports, seconds = _timed(lambda: link.run(ctx))
+    reports, seconds = _timed(ctx, lambda: link.run(ctx))
     tables = {r.name: {"seconds": round(r.seconds, 1), "join": r.join} for r in reports}
     rows_in = sum(r.bronze_rows for r in reports)
     rows_out = sum(r.linked_rows for r in reports)
@@ -196,7 +222,7 @@ def _link(ctx: JobContext) -> dict:
 
 
 def _pseudonymise(ctx: JobContext) -> dict:
-    summary, seconds = _timed(lambda: pseudonymise.run(ctx))
+    summary, seconds = _timed(ctx, lambda: pseudonymise.run(ctx))
     rows = sum(t["rows"] for t in summary["tables"].values())
     return _stage(
         ctx,
@@ -212,6 +238,7 @@ def _pseudonymise(ctx: JobContext) -> dict:
 def _release(ctx: JobContext, persons: int) -> dict:
     """The release, with the SCRA's own time, its small cells and suppressions. A refused
     release is a result here (its verdict is recorded), not a failed benchmark."""
+    _before.update(executor_totals(ctx))
     started = time.monotonic()
     try:
         outcome = release.run(ctx, f"benchmark-{persons}")
@@ -310,30 +337,43 @@ def write_results(ctx: JobContext, results: dict) -> None:
         f"master {results['machine']['master']}, driver memory "
         f"{results['machine']['driver_memory']}",
         "",
-        "| stage | wall time (s) | rows in | rows out | rows/s | driver JVM peak (MB) "
-        "| Python worker peak (MB) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| stage | wall time (s) | rows in | rows out | rows/s | shuffle write (MB) "
+        "| driver JVM peak RSS (MB) | executor heap peak (MB) | Python worker peak (MB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     gen = results["generate"]
     lines.append(
         f"| generate (not timed in the pipeline) | {gen['seconds']} | - | {gen['rows']:,} "
-        f"| {gen['rows_per_second']:,} | - | - |"
+        f"| {gen['rows_per_second']:,} | - | - | - | - |"
     )
     for s in results["stages"]:
         lines.append(
             f"| {s['stage']} | {s['seconds']} | {s['rows_in']:,} | {s['rows_out']:,} | "
-            f"{s['rows_per_second']:,} | {s['driver_jvm_peak_mb']:,} | "
+            f"{s['rows_per_second']:,} | {s['shuffle_write_mb']:,} | "
+            f"{s['driver_jvm_peak_mb']:,} | {s['executor_heap_peak_mb']:,} | "
             f"{s['python_worker_peak_mb']:,} |"
+        )
+    if results["stages"]:
+        total = results["pipeline_seconds"]
+        rows_in = results["stages"][0]["rows_in"]
+        shuffle = sum(st["shuffle_write_mb"] for st in results["stages"])
+        lines.append(
+            f"| whole pipeline ({', '.join(st['stage'] for st in results['stages'])}) "
+            f"| {total} | {rows_in:,} | - | {round(rows_in / total) if total else 0:,} "
+            f"| {round(shuffle, 1):,} "
+            f"| {max(st['driver_jvm_peak_mb'] for st in results['stages']):,} "
+            f"| {max(st['executor_heap_peak_mb'] for st in results['stages']):,} "
+            f"| {max(st['python_worker_peak_mb'] for st in results['stages']):,} |"
         )
     for method, v in results.get("variants", {}).get("tokens", {}).items():
         lines.append(
             f"| tokens, {method} (variant) | {v['seconds']} | {v['identifiers']:,} | "
-            f"{v['identifiers']:,} | {v['rows_per_second']:,} | - | - |"
+            f"{v['identifiers']:,} | {v['rows_per_second']:,} | - | - | - | - |"
         )
     for hint, v in results.get("variants", {}).get("link_ksz", {}).items():
         lines.append(
             f"| link KSZ, {hint} join (variant: {v['plan']}) | {v['seconds']} | "
-            f"{v['rows_in']:,} | {v['linked']:,} | {v['rows_per_second']:,} | - | - |"
+            f"{v['rows_in']:,} | {v['linked']:,} | {v['rows_per_second']:,} | - | - | - | - |"
         )
     (folder / f"{name}.md").write_text("\n".join(lines) + "\n")
     for line in lines:
