@@ -1,7 +1,9 @@
 """What every job shares: its command line, config, SparkSession and error handling.
 
 A job module calls :func:`run` with its docstring, a function that adds its own options
-and its main function. Errors the user can fix (:class:`PseudolinkError`) end in one
+and its main function. Every job that got as far as its config appends one event to the
+hash-chained audit log of the trusted area (:mod:`pseudolink.audit`), whatever its
+outcome. Errors the user can fix (:class:`PseudolinkError`) end in one
 clear line and exit 2; anything else ends in one line naming the job, with the masked
 traceback written to ``logs/`` for the developers, and exit 1. Never a bare stack trace,
 never an INSZ on the terminal.
@@ -10,6 +12,7 @@ never an INSZ on the terminal.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import sys
@@ -22,6 +25,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from pseudolink import audit
+from pseudolink.audit import AuditNotes
 from pseudolink.config import Config, load_config
 from pseudolink.errors import PseudolinkError
 from pseudolink.masking import configure_logging, mask_insz
@@ -38,6 +43,11 @@ class JobContext:
     config: Config
     log: logging.Logger
     started: float = field(default_factory=time.monotonic)
+    started_at: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    )
+    # What the stages read, wrote and counted: the job's audit event (pseudolink.audit).
+    audit: AuditNotes = field(default_factory=AuditNotes)
 
     @cached_property
     def spark(self) -> SparkSession:
@@ -83,28 +93,38 @@ def run(
         add_arguments(parser)
     args = parser.parse_args(argv)
     log = configure_logging()
+    ctx: JobContext | None = None
+    error: str | None = None
     try:
         ctx = JobContext(name, args, load_config(_config_path(args.conf), args.root), log)
+        audit.check_writable(ctx.config)
         status = main(ctx) or 0
     except PseudolinkError as exc:
         log.error("%s: %s", name, exc)
-        status = exc.exit_code
+        status, error = exc.exit_code, str(exc)
     except KeyboardInterrupt:
         log.error("%s: interrupted", name)
-        status = 130
+        status, error = 130, "interrupted"
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line
         report = _write_traceback(name)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        log.error(
-            "%s failed unexpectedly: %s: %s (details: %s)",
-            name,
-            type(exc).__name__,
-            mask_insz(first[:300]),
-            report,
-        )
+        error = f"{type(exc).__name__}: {mask_insz(first[:300])}"
+        log.error("%s failed unexpectedly: %s (details: %s)", name, error, report)
         status = 1
+    if ctx is not None:
+        status = _record(ctx, status, error)
     logging.shutdown()
     sys.exit(status)
+
+
+def _record(ctx: JobContext, status: int, error: str | None) -> int:
+    """Append the job's audit event; a job that did its work but cannot record it fails."""
+    try:
+        audit.record_job(ctx, "ok" if status == 0 else "failed", status, error)
+    except (PseudolinkError, OSError) as exc:
+        ctx.log.error("%s: its audit event could not be written: %s", ctx.name, exc)
+        return status or 2
+    return status
 
 
 def _config_path(path: str) -> str:

@@ -83,6 +83,13 @@ def run(ctx: JobContext) -> list[TableReport]:
     finally:
         people.unpersist()
     write_report(ctx, reports)
+    ctx.audit.add(
+        "link",
+        inputs=[f"bronze/{r.source}/{r.kind}" for r in RULES] + ["trusted/populations/windows"],
+        outputs=[f"trusted/{LINKED}/{r.source}/{r.kind}" for r in RULES]
+        + [f"trusted/{LINKED}/{REPORT_TABLE}"],
+        counts={t.name: {"rows_in": t.bronze_rows, "linked": t.linked_rows} for t in reports},
+    )
     return reports
 
 

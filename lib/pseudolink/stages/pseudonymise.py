@@ -157,4 +157,19 @@ def run(ctx: JobContext) -> dict:
     finally:
         for m in maps.values():
             m.unpersist()
+    ctx.audit.add(
+        "pseudonymise",
+        inputs=["trusted/populations/membership", "trusted/populations/moves"]
+        + [f"trusted/linked/{r.source}/{r.kind}" for r in RULES],
+        outputs=[f"trusted/{PSEUDONYMISED}/{n}" for n in summary["tables"]]
+        + [f"trusted/keys/{d}" for d in summary["domains"]],
+        counts={
+            "tables": {n: t["rows"] for n, t in summary["tables"].items()},
+            "numbers": {
+                d: {"total": c["total"], "added": c["added"]} for d, c in summary["domains"].items()
+            },
+        },
+        key_id=keystore.key_id,
+        method=method,
+    )
     return summary
