@@ -97,6 +97,12 @@ class HadoopFs:
         )
         self._drop_checksum(target)
 
+    def rename(self, source: str, target: str) -> None:
+        """Move a file or folder to a path that does not exist yet."""
+        (fs, src), (_, dst) = self._path(source), self._path(target)
+        if not fs.rename(src, dst):
+            raise OSError(f"could not rename {source} to {target}")
+
     def delete(self, uri: str) -> None:
         """Delete a file or a folder with everything in it."""
         fs, path = self._path(uri)

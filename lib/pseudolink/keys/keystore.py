@@ -66,6 +66,7 @@ SCRYPT_MAX_MEMORY = 2**30  # scrypt needs 128 * n * r bytes
 _INFO_KEY_ID = b"pseudolink:v1:key-id"
 _INFO_PERSONS = b"pseudolink:v1:persons"
 _INFO_HOUSEHOLDS = b"pseudolink:v1:households"
+_INFO_SIGNING = b"pseudolink:v1:package-signing"
 
 _HEADER_FIELDS = ("format", "version", "kdf", "cipher", "key_id", "created")
 _KEY_ID_RE = re.compile(r"[0-9a-f]{16}")
@@ -117,6 +118,11 @@ class Keystore:
         """The 32-byte HMAC key for household pseudonyms, unrelated to the person key so equal
         inputs in the two domains never give linkable tokens."""
         return _hkdf(self.secret, _INFO_HOUSEHOLDS)
+
+    def signing_seed(self) -> bytes:
+        """The 32-byte Ed25519 seed that signs delivery packages (docs/deliver.md): the
+        trusted third party's signing key, derived, so it needs no file of its own."""
+        return _hkdf(self.secret, _INFO_SIGNING)
 
     def __repr__(self) -> str:
         return f"Keystore(key_id={self.key_id!r}, created={self.created!r})"

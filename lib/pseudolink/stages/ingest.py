@@ -34,6 +34,7 @@ from pseudolink.ingest.tables import (
     replace_delivery,
 )
 from pseudolink.ingest.validate import Rules
+from pseudolink.purged import refuse_if_purged
 from pseudolink.schemas import SOURCES, SourceSchema, load_codelist, load_source
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -107,6 +108,7 @@ def ingest_delivery(
             )
         ctx.log.info("ingest: %s/%s already ingested (ledger): skipped", source, delivery_id)
         return DeliveryReport(source, delivery_id, "skipped", manifest.checksum)
+    refuse_if_purged(ctx, f"ingest of {source}/{delivery_id}", "a root open to deliveries")
     check_listing(manifest, fs.list(folder), folder)
     if settings.verify_checksums:
         verify_checksums(fs, folder, manifest)
