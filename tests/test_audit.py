@@ -163,3 +163,20 @@ def test_a_job_does_not_start_on_an_unreadable_log(chained, repo, capsys):
     assert run_job(repo, chained, lambda ctx: ran.append(1)) == 2
     assert not ran
     assert "line 4 is not a JSON event" in capsys.readouterr().err
+
+
+def test_audit_verify_through_spark_submit(chained, repo):
+    import subprocess
+
+    result = subprocess.run(
+        [str(repo / "spark-submit.sh"), "audit", "verify", "--root", str(chained)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "audit log: 4 events, chain intact" in result.stdout
+    last = events(chained)[-1]
+    assert last["seq"] == 5 and last["job"] == "audit" and last["arguments"]["action"] == "verify"
+    assert audit.verify(chained / "trusted" / "audit").ok

@@ -267,3 +267,30 @@ def test_the_demo_researcher_key_pair_lives_beside_the_zones_and_is_announced(
     assert oct(private.stat().st_mode & 0o777) == "0o600"
     assert deliver.demo_key_pair(ctx) == (private, public)  # made once
     shutil.rmtree(root / "researcher-demo")
+
+
+@pytest.mark.slow
+def test_the_demo_release_opens_to_the_same_tables(released, tmp_path, repo, spark, monkeypatch):
+    """End to end over the demo's release (a copy): deliver, then decrypt as the demo
+    researcher, and Spark reads every table back with the same rows."""
+    from pseudolink.config import uri_to_local_path
+
+    monkeypatch.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
+    _, _, outcome, rules = released
+    rid = outcome.release_id
+    root = tmp_path / "root"
+    shutil.copytree(uri_to_local_path(outcome.folder), root / "release" / rid)
+    ctx = context(repo, root, spark)
+    done = deliver.run(ctx, rid)
+    package = root / "outbox" / rid
+    assert tiny_root.files_containing(package, "age_class") == []  # no column name in clear
+    key = load_private_key(root / deliver.DEMO_DIR / f"{deliver.DEMO_ID}.key")
+    opened = open_package(package, key, tmp_path / "out", package / "signer.pub")
+    listed = json.loads((root / "release" / rid / "manifest.json").read_text())["files"]
+    assert opened["files"] == len(listed) and done["package_bytes"] > sum(
+        f["bytes"] for f in listed
+    )
+    for name, rows in outcome.tables.items():
+        back = spark.read.format("delta").load(str(tmp_path / "out" / rid / name))
+        assert back.count() == rows, name
+    assert set(outcome.tables) == set(rules.tables)

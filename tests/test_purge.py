@@ -82,7 +82,7 @@ def purged(template, tmp_path_factory, repo, spark):
     before = tiny_root.files_containing(root / "bronze" / "_quarantine", KSZ_INSZ)
     fs = purge.HadoopFs(spark)
     found = purge.targets(ctx, fs)
-    release_id = purge.check_ready(ctx, fs, None)
+    release_id = purge.check_ready(ctx, fs, None, {})
     listed = purge.inventory(ctx, fs, found, release_id)
     purge.destroy(ctx, fs, [t for t in found if t.kind == "table"][:1])
     summary = {

@@ -60,7 +60,8 @@ def retention_check_off(spark: SparkSession) -> contextlib.AbstractContextManage
 
 
 def deletion_vectors_on(spark: SparkSession, path: str) -> bool:
-    props = DeltaTable.forPath(spark, path).detail().first()["properties"] or {}
+    """The table property, from the table's metadata (no scan)."""
+    props = dict(spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect())
     return str(props.get("delta.enableDeletionVectors", "false")).lower() == "true"
 
 

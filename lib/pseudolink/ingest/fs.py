@@ -21,6 +21,7 @@ class Entry:
     name: str
     is_dir: bool
     size: int
+    modified: int = 0  # milliseconds since the epoch
 
 
 class HadoopFs:
@@ -47,7 +48,12 @@ class HadoopFs:
         fs, path = self._path(uri)
         return sorted(
             (
-                Entry(s.getPath().getName(), bool(s.isDirectory()), int(s.getLen()))
+                Entry(
+                    s.getPath().getName(),
+                    bool(s.isDirectory()),
+                    int(s.getLen()),
+                    int(s.getModificationTime()),
+                )
                 for s in fs.listStatus(path)
             ),
             key=lambda e: e.name,

@@ -26,9 +26,6 @@ import json
 import time
 from dataclasses import dataclass
 
-from delta.tables import DeltaTable
-from pyspark.sql import functions as F
-
 from pseudolink.cli import JobContext
 from pseudolink.erasure import data_files, erase, finish_rewrite, leftover_files, rewrite_log
 from pseudolink.errors import PseudolinkError
@@ -84,51 +81,61 @@ def targets(ctx: JobContext, fs: HadoopFs, inbox: bool = True) -> list[Target]:
     return out + folders
 
 
-def check_ready(ctx: JobContext, fs: HadoopFs, release_id: str | None) -> str:
-    """Raise PurgeRefused naming what is not finished; return the release id."""
-    spark = ctx.spark
+def check_ready(ctx: JobContext, fs: HadoopFs, release_id: str | None, rows: dict[str, int]) -> str:
+    """Raise PurgeRefused naming what is not finished; return the release id. What is
+    missing is looked for first, then the row counts (kept in ``rows`` by path)."""
     linked_report = f"{ctx.config.zone('trusted')}/{LINKED}/{REPORT_TABLE}.json"
     missing = [
         linked_table(ctx, r) for r in RULES if not fs.exists(f"{linked_table(ctx, r)}/_delta_log")
     ]
     if missing or not fs.exists(linked_report):
         _refuse("linkage has not finished", missing or [linked_report], "link")
-    report = json.loads(fs.read_bytes(linked_report))
-    read = {t["table"]: t["bronze_rows"] for t in report["tables"]}
-
-    def rows(path: str) -> int:
-        return spark.read.format("delta").load(path).count()
-
-    for rule in RULES:
-        if rule.source not in PURGED_SOURCES:
-            continue
-        bronze = bronze_table(ctx.config.zone("bronze"), rule.source, rule.kind)
-        now = rows(bronze) if fs.exists(f"{bronze}/_delta_log") else read.get(rule.name)
-        if now != read.get(rule.name):
-            raise PurgeRefused(
-                f"purge refused: {bronze} has {now:,} rows, the linkage read "
-                f"{read.get(rule.name)}: a delivery came after the link; run link, "
-                "pseudonymise and release again first. Nothing was destroyed"
-            )
     names = ["populations", "moves"] + [r.kind for r in RULES]
     missing = [
         output_path(ctx, n) for n in names if not fs.exists(f"{output_path(ctx, n)}/_delta_log")
     ]
     if missing:
         _refuse("pseudonymisation has not finished", missing, "pseudonymise")
-    for rule in RULES:
-        if rule.source in PURGED_SOURCES:
-            linked, pseudo = rows(linked_table(ctx, rule)), rows(output_path(ctx, rule.kind))
-            if linked != pseudo:
-                _refuse(
-                    "pseudonymisation has not finished",
-                    [f"{output_path(ctx, rule.kind)} ({pseudo:,} rows of {linked:,} linked)"],
-                    "pseudonymise",
-                )
-    return _check_release(ctx, fs, release_id)
+    release_id, manifest = _find_release(ctx, fs, release_id)
+
+    def count(path: str) -> int:
+        if path not in rows:
+            rows[path] = ctx.spark.read.format("delta").load(path).count()
+        return rows[path]
+
+    read = {
+        t["table"]: t["bronze_rows"] for t in json.loads(fs.read_bytes(linked_report))["tables"]
+    }
+    purged = [r for r in RULES if r.source in PURGED_SOURCES]
+    for rule in purged:
+        bronze = bronze_table(ctx.config.zone("bronze"), rule.source, rule.kind)
+        now = count(bronze) if fs.exists(f"{bronze}/_delta_log") else read.get(rule.name)
+        if now != read.get(rule.name):
+            raise PurgeRefused(
+                f"purge refused: {bronze} has {now:,} rows, the linkage read "
+                f"{read.get(rule.name)}: a delivery came after the link; run link, "
+                "pseudonymise and release again first. Nothing was destroyed"
+            )
+        linked, pseudo = count(linked_table(ctx, rule)), count(output_path(ctx, rule.kind))
+        if linked != pseudo:
+            _refuse(
+                "pseudonymisation has not finished",
+                [f"{output_path(ctx, rule.kind)} ({pseudo:,} rows of {linked:,} linked)"],
+                "pseudonymise",
+            )
+    made = max(_last_commit(fs, output_path(ctx, r.kind)) for r in purged)
+    if dt.datetime.fromisoformat(manifest["created"]).timestamp() < made:
+        when = dt.datetime.fromtimestamp(made, dt.UTC).isoformat(timespec="seconds")
+        _refuse(
+            f"release {release_id} is older than the pseudonymised tables",
+            [f"a release made after {when}"],
+            "release",
+        )
+    return release_id
 
 
-def _check_release(ctx: JobContext, fs: HadoopFs, release_id: str | None) -> str:
+def _find_release(ctx: JobContext, fs: HadoopFs, release_id: str | None) -> tuple[str, dict]:
+    """The release (given, else the latest complete one) with the KSZ and VDAB tables."""
     zone = ctx.config.zone("release")
     manifests = {}
     if fs.is_dir(zone):
@@ -140,27 +147,18 @@ def _check_release(ctx: JobContext, fs: HadoopFs, release_id: str | None) -> str
     if release_id not in manifests:
         wanted = f"{zone}/{release_id or '<release-id>'}/{MANIFEST}"
         _refuse("no release was made", [wanted], "release")
-    manifest = manifests[release_id]
     kinds = {r.kind for r in RULES if r.source in PURGED_SOURCES}
     wanted = {n for n, t in load_rules(ctx.config.conf_dir).tables.items() if t.source in kinds}
-    lacking = sorted(wanted - set(manifest.get("tables", {})))
+    lacking = sorted(wanted - set(manifests[release_id].get("tables", {})))
     if lacking:
         _refuse(f"release {release_id} lacks KSZ/VDAB tables", lacking, "release")
-    made = max(
-        DeltaTable.forPath(ctx.spark, output_path(ctx, k))
-        .history(1)
-        .select(F.unix_timestamp("timestamp"))
-        .first()[0]
-        for k in kinds
-    )
-    if dt.datetime.fromisoformat(manifest["created"]).timestamp() < made:
-        when = dt.datetime.fromtimestamp(made, dt.UTC).isoformat(timespec="seconds")
-        _refuse(
-            f"release {release_id} is older than the pseudonymised tables",
-            [f"a release made after {when}"],
-            "release",
-        )
-    return release_id
+    return release_id, manifests[release_id]
+
+
+def _last_commit(fs: HadoopFs, table: str) -> int:
+    """When the table's last commit was written (seconds since the epoch)."""
+    commits = [e for e in fs.list(f"{table}/_delta_log") if e.name.endswith(".json")]
+    return max(e.modified for e in commits) // 1000
 
 
 def _refuse(what: str, missing: list[str], stage: str) -> None:
@@ -170,8 +168,16 @@ def _refuse(what: str, missing: list[str], stage: str) -> None:
     )
 
 
-def inventory(ctx: JobContext, fs: HadoopFs, found: list[Target], release_id: str) -> dict:
-    """Per target: rows, files with bytes and SHA-256 (no content), before destruction."""
+def inventory(
+    ctx: JobContext,
+    fs: HadoopFs,
+    found: list[Target],
+    release_id: str,
+    rows: dict[str, int] | None = None,
+) -> dict:
+    """Per target: rows, files with bytes and SHA-256 (no content), before destruction
+    (``rows``: counts already made, by path)."""
+    rows = rows if rows is not None else {}
     entries = []
     tables = [t.rel + "/" for t in found if t.kind == "table"]
     for t in found:
@@ -181,17 +187,20 @@ def inventory(ctx: JobContext, fs: HadoopFs, found: list[Target], release_id: st
                 for p, b in _all_files(fs, t.uri)
                 if not any(f"{t.rel}/{p}".startswith(x) for x in tables)
             ]
-            rows = None
+            count = None
         else:
             files = data_files(fs, t.uri)
             frame = ctx.spark.read.format("delta").load(t.uri)
-            rows = (frame.filter(CONDITION) if t.kind == "rows" else frame).count()
+            if t.kind == "rows":
+                count = frame.filter(CONDITION).count()
+            else:
+                count = rows[t.uri] if t.uri in rows else frame.count()
         listed = [{"path": p, "bytes": b, "sha256": fs.sha256(f"{t.uri}/{p}")} for p, b in files]
         entries.append(
             {
                 "path": t.rel,
                 "kind": t.kind,
-                "rows": rows,
+                "rows": count,
                 "files": len(listed),
                 "bytes": sum(f["bytes"] for f in listed),
                 "listing": listed,
@@ -212,8 +221,9 @@ def run(ctx: JobContext, release_id: str | None = None, inbox: bool = True) -> d
         return {**state, "already": True}
     found = targets(ctx, fs, inbox)
     if state is None:
-        release_id = check_ready(ctx, fs, release_id)
-        listed = inventory(ctx, fs, found, release_id)
+        rows: dict[str, int] = {}
+        release_id = check_ready(ctx, fs, release_id, rows)
+        listed = inventory(ctx, fs, found, release_id, rows)
         text = json.dumps(listed, indent=1)
         name = f"audit/purge-inventory-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}.json"
         fs.write_text(f"{ctx.config.zone('trusted')}/{name}", text)
@@ -278,13 +288,8 @@ def destroy(ctx: JobContext, fs: HadoopFs, found: list[Target]) -> dict[str, lis
                 )
             fs.delete(t.uri)
             steps[t.rel].append("folder removed (its log held column statistics)")
-        elif t.kind == "rows":
+        elif t.kind == "rows":  # checked by verify() on the fresh table
             steps[t.rel] = erase(ctx.spark, t.uri, CONDITION)["steps"]
-            left = leftover_files(ctx.spark, fs, t.uri)
-            if left:
-                raise PseudolinkError(
-                    f"purge: {t.uri}: {len(left)} unused data file(s) left after VACUUM"
-                )
             rewrite_log(ctx.spark, fs, t.uri)
             steps[t.rel].append("fresh log (without the erased files' statistics)")
         else:
