@@ -72,6 +72,8 @@ def build(spark, root: Path) -> None:
     (t / "linked" / "_report.json").write_text(json.dumps({"tables": report}))
     for name in ("populations", "moves"):
         shutil.copytree(one, t / "pseudonymised" / name)
+    for name in ("membership", "moves"):
+        shutil.copytree(one, t / "populations" / name)
     release(spark, root / "release" / RID)
     inbox(root)
 

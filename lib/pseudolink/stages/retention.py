@@ -33,7 +33,7 @@ import paramiko
 from pseudolink.cli import JobContext
 from pseudolink.config import uri_to_local_path
 from pseudolink.deliver import package as pkg
-from pseudolink.deliver.sftp import SftpError, connect, remove
+from pseudolink.deliver.sftp import Server, SftpError, connect, remove
 from pseudolink.stages.deliver import end_date, local, record_path, server, tombstone_path
 from pseudolink.stages.release import REFUSED, WORK
 
@@ -67,6 +67,7 @@ def candidates(ctx: JobContext) -> dict[str, dict[str, Any]]:
 def run(ctx: JobContext, today: dt.date | None = None) -> dict[str, Any]:
     """Destroy every release past its end date; returns what was destroyed."""
     today = today or dt.date.today()
+    target = server(ctx)  # its key files readable before anything is destroyed
     destroyed, kept, pending = [], {}, []
     for rid, info in sorted(candidates(ctx).items()):
         dates = info.get("dates", [])
@@ -74,7 +75,7 @@ def run(ctx: JobContext, today: dt.date | None = None) -> dict[str, Any]:
         if today <= end and not info.get("pending"):
             kept[rid] = end.isoformat()
             continue
-        done = destroy(ctx, rid, end)
+        done = destroy(ctx, rid, end, target)
         destroyed.append(done)
         if done["remote"] == "pending":
             pending.append(rid)
@@ -104,7 +105,7 @@ def run(ctx: JobContext, today: dt.date | None = None) -> dict[str, Any]:
     return {"destroyed": destroyed, "kept": kept}
 
 
-def destroy(ctx: JobContext, rid: str, end: dt.date) -> dict[str, Any]:
+def destroy(ctx: JobContext, rid: str, end: dt.date, target: Server | None) -> dict[str, Any]:
     """Crypto-shred and remove one release everywhere the trusted third party holds it."""
     what: list[str] = []
     package = local(ctx, "outbox") / rid
@@ -115,7 +116,7 @@ def destroy(ctx: JobContext, rid: str, end: dt.date) -> dict[str, Any]:
         if folder.exists():
             shutil.rmtree(folder)
             what.append(f"outbox/{folder.name}")
-    remote = _remove_remote(ctx, rid)
+    remote = _remove_remote(ctx, rid, target)
     for folder in (
         local(ctx, "release") / rid,
         local(ctx, "trusted") / WORK / rid,
@@ -157,9 +158,8 @@ def shred_keys(folder: Path) -> int:
     return count
 
 
-def _remove_remote(ctx: JobContext, rid: str) -> str:
+def _remove_remote(ctx: JobContext, rid: str, target: Server | None) -> str:
     """'done', 'none' (no server configured) or 'pending' (the server cannot be reached)."""
-    target = server(ctx)
     if target is None:
         return "none"
     remote = f"{target.remote_dir}/{rid}"
