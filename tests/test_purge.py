@@ -190,3 +190,26 @@ def test_a_new_purge_writes_an_inventory_of_every_file_before_destroying(ctx):
     assert hashlib.sha256(on_disk).hexdigest() == ksz["listing"][0]["sha256"]
     assert by_path["bronze/_quarantine"]["rows"] == 2
     assert KSZ_INSZ not in json.dumps(listed)
+
+
+def test_the_pipeline_on_a_purged_root_skips_to_deliver_and_makes_no_release(
+    purged, repo, caplog, capsys, monkeypatch
+):
+    import importlib.util
+
+    ctx, root, _, _ = purged
+    monkeypatch.setenv("PSEUDOLINK_PASSPHRASE", "a test passphrase, not the demo one")
+    spec = importlib.util.spec_from_file_location("pipeline_job", repo / "jobs" / "pipeline.py")
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    releases = sorted(p.name for p in (root / "release").iterdir())
+    with caplog.at_level("INFO", logger="pseudolink"):
+        assert job.main(ctx) == 0
+    assert "finished before it: skipped" in caplog.text
+    assert sorted(p.name for p in (root / "release").iterdir()) == releases == ["r1"]
+    assert (root / "outbox" / "r1" / "package.json").exists()
+    assert not (root / "bronze" / "ksz").exists() and not (root / "inbox" / "ksz").exists()
+    out = capsys.readouterr().out
+    assert "package:" in out and "demo decrypt:" in out
+    stages = [s["stage"] for s in ctx.audit.stages]
+    assert stages[-2:] == ["selfcheck", "deliver"] and "release" not in stages
