@@ -115,14 +115,27 @@ def rewrite_log(spark: SparkSession, fs: HadoopFs, path: str) -> None:
     if fs.exists(fresh):
         fs.delete(fresh)
     detail = DeltaTable.forPath(spark, path).detail().first()
-    writer = spark.read.format("delta").load(path).write.format("delta").mode("overwrite")
-    if detail["partitionColumns"]:
-        writer = writer.partitionBy(*detail["partitionColumns"])
-    for key, value in (detail["properties"] or {}).items():
-        writer = writer.option(key, value)
-    writer.save(fresh)
+    parts, props = list(detail["partitionColumns"]), dict(detail["properties"] or {})
+    rows = spark.read.format("delta").load(path)
+    # The table first (schema, partitioning, properties), then its rows: an empty frame
+    # would leave an empty Parquet file that Delta does not log, an unused file.
+    builder = DeltaTable.create(spark).location(fresh).addColumns(rows.schema)
+    if parts:
+        builder = builder.partitionedBy(*parts)
+    for key, value in props.items():
+        builder = builder.property(key, value)
+    builder.execute()
+    if not rows.isEmpty():
+        rows.write.format("delta").mode("append").save(fresh)
     fs.delete(path)
     finish_rewrite(fs, path)
+    forget_tables(spark)
+
+
+def forget_tables(spark: SparkSession) -> None:
+    """Drop Delta's cached table states: a table replaced under the same path would
+    otherwise be reported in a warning that prints the old state's file statistics."""
+    spark.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
 
 
 def finish_rewrite(fs: HadoopFs, path: str) -> None:
