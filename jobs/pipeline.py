@@ -44,8 +44,9 @@ def main(ctx: cli.JobContext) -> int:
     else:
         release_id = state["release_id"]
         ctx.log.info(
-            "pipeline: the KSZ and VDAB data were destroyed by purge (%s): generate, ingest, "
+            "pipeline: the KSZ and VDAB data were %s by purge (%s): generate, ingest, "
             "cohorts, link, pseudonymise and release finished before it: skipped",
+            "destroyed" if state["state"] == "done" else "partly destroyed",
             marker_path(ctx),
         )
         if state["state"] != "done":

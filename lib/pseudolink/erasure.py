@@ -117,16 +117,19 @@ def rewrite_log(spark: SparkSession, fs: HadoopFs, path: str) -> None:
     detail = DeltaTable.forPath(spark, path).detail().first()
     parts, props = list(detail["partitionColumns"]), dict(detail["properties"] or {})
     rows = spark.read.format("delta").load(path)
-    # The table first (schema, partitioning, properties), then its rows: an empty frame
-    # would leave an empty Parquet file that Delta does not log, an unused file.
-    builder = DeltaTable.create(spark).location(fresh).addColumns(rows.schema)
+    empty = rows.isEmpty()
+    writer = rows.write.format("delta").mode("overwrite")
     if parts:
-        builder = builder.partitionedBy(*parts)
-    for key, value in props.items():
-        builder = builder.property(key, value)
-    builder.execute()
-    if not rows.isEmpty():
-        rows.write.format("delta").mode("append").save(fresh)
+        writer = writer.partitionBy(*parts)
+    writer.save(fresh)
+    if props:
+        listed = ", ".join(f"'{k}' = '{v}'" for k, v in sorted(props.items()))
+        spark.sql(f"ALTER TABLE delta.`{fresh}` SET TBLPROPERTIES ({listed})")
+    if empty:
+        # Spark writes one empty Parquet file for an empty frame and Delta does not log
+        # it: an unused file, which VACUUM removes.
+        with retention_check_off(spark):
+            spark.sql(f"VACUUM delta.`{fresh}` RETAIN 0 HOURS")
     fs.delete(path)
     finish_rewrite(fs, path)
     forget_tables(spark)
