@@ -213,3 +213,23 @@ def test_the_pipeline_on_a_purged_root_skips_to_deliver_and_makes_no_release(
     assert "package:" in out and "demo decrypt:" in out
     stages = [s["stage"] for s in ctx.audit.stages]
     assert stages[-2:] == ["selfcheck", "deliver"] and "release" not in stages
+
+
+def test_a_table_emptied_of_its_rows_gets_a_fresh_log_and_no_unused_file(spark, tmp_path):
+    from pseudolink.erasure import deletion_vectors_on, erase, leftover_files, rewrite_log
+
+    path = str(tmp_path / "quarantine")
+    rows = [("ksz", f"{KSZ_INSZ};x"), ("vdab", "90010112345;y")]
+    spark.createDataFrame(rows, "source string, raw_line string").coalesce(1).write.format(
+        "delta"
+    ).save(path)
+    spark.sql(
+        f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')"
+    )
+    steps = erase(spark, path, purge.CONDITION)["steps"]
+    assert "REORG APPLY (PURGE)" in steps
+    rewrite_log(spark, purge.HadoopFs(spark), path)
+    assert spark.read.format("delta").load(path).count() == 0
+    assert leftover_files(spark, purge.HadoopFs(spark), path) == []
+    assert tiny_root.files_containing(tmp_path, KSZ_INSZ) == []
+    assert deletion_vectors_on(spark, path)  # the table keeps its properties
