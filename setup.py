@@ -39,6 +39,8 @@ setup(
         "pyyaml>=6.0,<7",
         # plots of the SCRA report
         "matplotlib>=3.8,<4",
+        # delivery of packages over SFTP
+        "paramiko>=5.1,<6",
     ],
     extras_require={
         "test": [

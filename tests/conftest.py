@@ -93,6 +93,18 @@ def pseudonymised(demo):
     return ctx, root, reports, summary
 
 
+@pytest.fixture(scope="session")
+def released(pseudonymised):
+    """The demo's release 'test-release', made once for the suite (test_release.py checks
+    it; test_deliver.py packages a copy): (ctx, root, outcome, release rules)."""
+    from pseudolink.release.rules import load_rules
+    from pseudolink.stages import release
+
+    ctx, root, _, _ = pseudonymised
+    outcome = release.run(ctx, "test-release")
+    return ctx, root, outcome, load_rules(ctx.config.conf_dir)
+
+
 SMALL_PERSONS = 200
 
 

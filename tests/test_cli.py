@@ -50,12 +50,13 @@ def test_missing_config_file_stops_before_spark(repo):
     assert "config file not found: conf/nope.yaml" in result.stderr
 
 
-def test_user_error_is_one_masked_line_and_exit_2(repo, capsys):
+def test_user_error_is_one_masked_line_and_exit_2(repo, capsys, tmp_path):
     def main(ctx):
         raise InputError("inbox/ksz/f.csv line 3: INSZ 85073003328 has bad check digits")
 
+    argv = ["--conf", str(repo / "conf/local.yaml"), "--root", str(tmp_path)]
     with pytest.raises(SystemExit) as info:
-        cli.run("Test job.", None, main, argv=["--conf", str(repo / "conf/local.yaml")])
+        cli.run("Test job.", None, main, argv=argv)
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "inbox/ksz/f.csv line 3: INSZ 85******328 has bad check digits" in err
@@ -68,8 +69,9 @@ def test_unexpected_error_is_one_line_with_masked_log(repo, capsys, tmp_path, mo
     def main(ctx):
         raise RuntimeError("boom on 85073003328")
 
+    argv = ["--conf", str(repo / "conf/local.yaml"), "--root", str(tmp_path / "root")]
     with pytest.raises(SystemExit) as info:
-        cli.run("Test job.", None, main, argv=["--conf", str(repo / "conf/local.yaml")])
+        cli.run("Test job.", None, main, argv=argv)
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert "failed unexpectedly: RuntimeError: boom on 85******328" in err

@@ -58,15 +58,22 @@ def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path, sma
     table = root / "_runtime" / "selfcheck"
     assert f"Delta table {table.as_uri()}" in output
     assert "pipeline: done" in output and "pipeline: population 2016: index" in output
-    # The generate stage ran on the executors and wrote every source's delivery.
-    for source in ("statbel", "ksz", "vdab"):
-        (manifest,) = (root / "inbox" / source).glob("*/manifest.json")
-        assert all(
-            (manifest.parent / f["name"]).stat().st_size > 0
-            for f in json.loads(manifest.read_text())["files"]
-        )
+    # The generate stage ran on the executors and wrote every source's delivery; purge
+    # then destroyed KSZ's and VDAB's (their ingest reports, counts only, remain).
+    (manifest,) = (root / "inbox" / "statbel").glob("*/manifest.json")
+    assert all(
+        (manifest.parent / f["name"]).stat().st_size > 0
+        for f in json.loads(manifest.read_text())["files"]
+    )
+    assert {p.stem.split("-")[0] for p in (root / "bronze" / "_reports").glob("*.json")} >= {
+        "statbel",
+        "ksz",
+        "vdab",
+    }
+    assert not (root / "inbox" / "ksz").exists() and not (root / "bronze" / "ksz").exists()
+    assert json.loads((root / "trusted" / "purge.json").read_text())["state"] == "done"
     # Ingest and cohorts ran there too: bronze tables and the populations exist.
-    assert spark.read.format("delta").load(str(root / "bronze" / "ksz" / "ksz_quarterly")).count()
+    assert spark.read.format("delta").load(str(root / "bronze" / "statbel" / "demobel")).count()
     membership = spark.read.format("delta").load(str(root / "trusted/populations/membership"))
     assert membership.filter("role = 'index'").count() > 0
     assert "pipeline: link ksz/ksz_quarterly" in output
@@ -76,13 +83,13 @@ def test_pipeline_runs_on_standalone_cluster(cluster, repo, spark, tmp_path, sma
     # The release ran there too and passed its SCRA.
     assert "SCRA verdict:   PASS" in output
     released = release_folder(root)
-    assert set(json.loads((released / "manifest.json").read_text())["tables"]) >= {
-        "persons",
-        "demobel",
-        "ksz",
-    }
+    manifest = released / "manifest.json"
+    assert set(json.loads(manifest.read_text())["tables"]) >= {"persons", "demobel", "ksz"}
     # The same rows as the local run, in every released table.
     assert release_differences(spark, released, release_folder(reference)) == {}
+    # ... and the encrypted package for the demo researcher is in the outbox.
+    rid = released.name
+    assert (root / "outbox" / rid / "package.json").exists() and "package:" in output
     back = spark.read.format("delta").load(str(table))
     assert back.count() == SELFCHECK_ROWS
     assert checksum(back) == checksum(selfcheck_frame(spark))

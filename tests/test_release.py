@@ -14,20 +14,12 @@ from pyspark.sql import functions as F
 from pseudolink.config import uri_to_local_path
 from pseudolink.errors import InputError
 from pseudolink.pseudo.check import identifier_findings
-from pseudolink.release.rules import load_rules
 from pseudolink.release.scra import frequencies, longitudinal_frequencies
 from pseudolink.stages import release
 from pseudolink.stages.pseudonymise import output_path
 
 pytestmark = pytest.mark.slow
-RID = "test-release"
-
-
-@pytest.fixture(scope="module")
-def released(pseudonymised):
-    ctx, root, _, _ = pseudonymised
-    outcome = release.run(ctx, RID)
-    return ctx, root, outcome, load_rules(ctx.config.conf_dir)
+RID = "test-release"  # the release of the `released` fixture (conftest.py)
 
 
 def load(spark, path):

@@ -1,7 +1,9 @@
 """What every job shares: its command line, config, SparkSession and error handling.
 
 A job module calls :func:`run` with its docstring, a function that adds its own options
-and its main function. Errors the user can fix (:class:`PseudolinkError`) end in one
+and its main function. Every job that got as far as its config appends one event to the
+hash-chained audit log of the trusted area (:mod:`pseudolink.audit`), whatever its
+outcome. Errors the user can fix (:class:`PseudolinkError`) end in one
 clear line and exit 2; anything else ends in one line naming the job, with the masked
 traceback written to ``logs/`` for the developers, and exit 1. Never a bare stack trace,
 never an INSZ on the terminal.
@@ -10,6 +12,7 @@ never an INSZ on the terminal.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import sys
@@ -23,6 +26,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from pseudolink import audit
+from pseudolink.audit import AuditNotes
 from pseudolink.config import Config, load_config
 from pseudolink.errors import PseudolinkError
 from pseudolink.lock import root_lock
@@ -40,6 +45,11 @@ class JobContext:
     config: Config
     log: logging.Logger
     started: float = field(default_factory=time.monotonic)
+    started_at: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    )
+    # What the stages read, wrote and counted: the job's audit event (pseudolink.audit).
+    audit: AuditNotes = field(default_factory=AuditNotes)
 
     @cached_property
     def spark(self) -> SparkSession:
@@ -93,26 +103,47 @@ def run(
     try:
         ctx = JobContext(name, args, load_config(_config_path(args.conf), args.root), log)
         with root_lock(ctx.config.root, name) if lock else nullcontext():
-            status = main(ctx) or 0
-    except PseudolinkError as exc:
-        log.error("%s: %s", name, exc)
-        status = exc.exit_code
-    except KeyboardInterrupt:
-        log.error("%s: interrupted", name)
-        status = 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line
-        report = _write_traceback(name)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        log.error(
-            "%s failed unexpectedly: %s: %s (details: %s)",
-            name,
-            type(exc).__name__,
-            mask_insz(first[:300]),
-            report,
-        )
-        status = 1
+            try:
+                audit.check_writable(ctx.config)
+                status, error = main(ctx) or 0, None
+            except Exception as exc:  # noqa: BLE001 - turned into one line by _failure
+                status, error = _failure(name, log, exc)
+            except KeyboardInterrupt as exc:
+                status, error = _failure(name, log, exc)
+            # the audit event is appended while the lock is held: one writer at a time
+            status = _record(ctx, status, error)
+    except Exception as exc:  # noqa: BLE001 - the config or the lock: nothing ran
+        status, _ = _failure(name, log, exc)
+    except KeyboardInterrupt as exc:
+        status, _ = _failure(name, log, exc)
     logging.shutdown()
     sys.exit(status)
+
+
+def _failure(name: str, log: logging.Logger, exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one clear line (logged) for what a job raised."""
+    if isinstance(exc, PseudolinkError):
+        log.error("%s: %s", name, exc)
+        return exc.exit_code, str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        log.error("%s: interrupted", name)
+        return 130, "interrupted"
+    # the last line of defence: one line naming the job, the masked traceback in logs/
+    report = _write_traceback(name)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    error = f"{type(exc).__name__}: {mask_insz(first[:300])}"
+    log.error("%s failed unexpectedly: %s (details: %s)", name, error, report)
+    return 1, error
+
+
+def _record(ctx: JobContext, status: int, error: str | None) -> int:
+    """Append the job's audit event; a job that did its work but cannot record it fails."""
+    try:
+        audit.record_job(ctx, "ok" if status == 0 else "failed", status, error)
+    except (PseudolinkError, OSError) as exc:
+        ctx.log.error("%s: its audit event could not be written: %s", ctx.name, exc)
+        return status or 2
+    return status
 
 
 def _config_path(path: str) -> str:

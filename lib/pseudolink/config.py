@@ -9,6 +9,7 @@ current directory.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import types
@@ -24,6 +25,7 @@ from pseudolink.ingest.settings import IngestSettings
 
 ZONES = ("inbox", "bronze", "trusted", "release", "outbox")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def to_uri(path: str, base: str | os.PathLike[str] | None = None) -> str:
@@ -145,6 +147,66 @@ class PseudonymiseSettings:
 
 
 @dataclass(frozen=True)
+class RecipientSettings:
+    """One researcher authorised to read a release (docs/deliver.md)."""
+
+    # A short name, used in the package (keys/<id>.key) and in logs.
+    id: str
+    # The researcher's X25519 public key (PEM), a path relative to the config's folder.
+    public_key: str
+
+    def config_problem(self) -> str | None:
+        return None if _NAME.match(self.id) else "id: expected letters, digits, '.', '_', '-'"
+
+
+@dataclass(frozen=True)
+class SftpSettings:
+    """The SFTP server packages are uploaded to (docs/deliver.md)."""
+
+    host: str
+    username: str
+    # The server's public host key, pinned: a file with one OpenSSH public key line
+    # ("ssh-ed25519 AAAA..."; a known_hosts line works too). Relative to the config.
+    host_key: str
+    # The private key to log in with (OpenSSH or PEM), relative to the config's folder.
+    # A passphrase, if any, comes from PSEUDOLINK_SFTP_KEY_PASSPHRASE.
+    client_key: str
+    port: int = field(default=22, metadata={"min": 1, "max": 65535})
+    # Folder on the server under which each package gets <release-id>/.
+    remote_dir: str = "."
+    timeout_seconds: int = field(default=30, metadata={"min": 1})
+
+
+@dataclass(frozen=True)
+class DeliverSettings:
+    """Encrypted packages of a release for its researchers (docs/deliver.md)."""
+
+    # The researchers authorised to read releases, each with their public key.
+    recipients: list[RecipientSettings] = field(default_factory=list)
+    # A demo config: deliver makes a demo researcher key pair under the data root
+    # (private key in ROOT/researcher-demo/, announced as demo-only) and adds it.
+    demo_recipient: bool = False
+    # Plaintext bytes per AES-256-GCM chunk of the payload.
+    chunk_mib: int = field(default=4, metadata={"min": 1, "max": 1024})
+    # Upload here when set; otherwise the package stays in ROOT/outbox/<release-id>/.
+    sftp: SftpSettings | None = None
+
+    def config_problem(self) -> str | None:
+        ids = [r.id for r in self.recipients]
+        if len(set(ids)) != len(ids):
+            return "recipients: every id must be different"
+        return None
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long released data may be kept (deliberation 26/050: until 30 November 2033)."""
+
+    # Last day a release and its packages may exist; written into each release and package.
+    end_date: dt.date = dt.date(2033, 11, 30)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one run."""
 
@@ -157,6 +219,8 @@ class Config:
     keys: KeySettings = field(default_factory=KeySettings)
     link: LinkSettings = field(default_factory=LinkSettings)
     pseudonymise: PseudonymiseSettings = field(default_factory=PseudonymiseSettings)
+    deliver: DeliverSettings = field(default_factory=DeliverSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     # Where the file was read from; set by the loader, not by the YAML.
     source: str = field(default="<memory>", metadata={"internal": True})
 
@@ -261,6 +325,8 @@ def _coerce(tp: Any, value: Any, file: str, key: str, meta: Any = None) -> Any:
             _coerce(args[0], k, file, key): _coerce(args[1], v, file, f"{key}.{k}")
             for k, v in value.items()
         }
+    if tp is dt.date:
+        return _date(value, wrong)
     if tp is bool:
         if not isinstance(value, bool):
             raise wrong
@@ -284,6 +350,20 @@ def _coerce(tp: Any, value: Any, file: str, key: str, meta: Any = None) -> Any:
     return value
 
 
+def _date(value: Any, wrong: ConfigError) -> dt.date:
+    """A date: YAML's own (an unquoted 2033-11-30) or an ISO string."""
+    if isinstance(value, dt.datetime):
+        raise wrong
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise wrong from None
+    raise wrong
+
+
 def _describe(tp: Any) -> str:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
@@ -296,9 +376,13 @@ def _describe(tp: Any) -> str:
         return f"a mapping of {_describe(args[0])} to {_describe(args[1])}"
     if is_dataclass(tp):
         return "a mapping of keys"
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
-        tp, getattr(tp, "__name__", str(tp))
-    )
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        dt.date: "a date (YYYY-MM-DD)",
+    }.get(tp, getattr(tp, "__name__", str(tp)))
 
 
 def _show(value: Any) -> str:

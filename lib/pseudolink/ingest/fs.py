@@ -21,6 +21,7 @@ class Entry:
     name: str
     is_dir: bool
     size: int
+    modified: int = 0  # milliseconds since the epoch
 
 
 class HadoopFs:
@@ -47,7 +48,12 @@ class HadoopFs:
         fs, path = self._path(uri)
         return sorted(
             (
-                Entry(s.getPath().getName(), bool(s.isDirectory()), int(s.getLen()))
+                Entry(
+                    s.getPath().getName(),
+                    bool(s.isDirectory()),
+                    int(s.getLen()),
+                    int(s.getModificationTime()),
+                )
                 for s in fs.listStatus(path)
             ),
             key=lambda e: e.name,
@@ -114,6 +120,12 @@ class HadoopFs:
             src_fs, src, dst_fs, dst, False, True, self._conf
         )
         self._drop_checksum(target)
+
+    def rename(self, source: str, target: str) -> None:
+        """Move a file or folder to a path that does not exist yet."""
+        (fs, src), (_, dst) = self._path(source), self._path(target)
+        if not fs.rename(src, dst):
+            raise OSError(f"could not rename {source} to {target}")
 
     def delete(self, uri: str) -> None:
         """Delete a file or a folder with everything in it."""

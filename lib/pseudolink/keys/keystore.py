@@ -67,6 +67,7 @@ _INFO_KEY_ID = b"pseudolink:v1:key-id"
 _INFO_PERSONS = b"pseudolink:v1:persons"
 _INFO_HOUSEHOLDS = b"pseudolink:v1:households"
 _INFO_NUMBERING = b"pseudolink:v1:numbering:"
+_INFO_SIGNING = b"pseudolink:v1:package-signing"
 
 _HEADER_FIELDS = ("format", "version", "kdf", "cipher", "key_id", "created")
 _KEY_ID_RE = re.compile(r"[0-9a-f]{16}")
@@ -123,6 +124,11 @@ class Keystore:
         """The 32-byte key that orders a domain's new tokens before they are numbered: a
         keyed random permutation, the same in every rerun with this secret."""
         return _hkdf(self.secret, _INFO_NUMBERING + domain.encode())
+
+    def signing_seed(self) -> bytes:
+        """The 32-byte Ed25519 seed that signs delivery packages (docs/deliver.md): the
+        trusted third party's signing key, derived, so it needs no file of its own."""
+        return _hkdf(self.secret, _INFO_SIGNING)
 
     def __repr__(self) -> str:
         return f"Keystore(key_id={self.key_id!r}, created={self.created!r})"

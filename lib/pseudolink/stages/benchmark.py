@@ -1,10 +1,13 @@
 """The benchmark: generate (not counted in the pipeline's time), then ingest, cohorts, link,
-pseudonymise and release, timed per stage with rows in and out, rows/s and peak memory;
-JSON and Markdown out. ``variants`` adds, side by side in the same run, the tokens of every
-person with the pandas UDF and with the native expression, and the link of the largest
-table with a broadcast and with a sort-merge join. ``start`` = "link" reuses the bronze
+pseudonymise, release, purge and deliver (to the outbox), timed per stage with rows in and
+out, rows/s and peak memory; the package's size in bytes; JSON and Markdown out. Purge
+here keeps the generated inbox (for reruns at the same N) and destroys the rest.
+``variants`` adds, side by side in the same run, the tokens of every person with the pandas
+UDF and with the native expression, and the link of the largest table with a broadcast and
+with a sort-merge join. ``start`` = "link" reuses the bronze
 tables and populations of an earlier run on the same root and starts at link; "release"
-reuses its pseudonymised tables too and times the release alone."""
+reuses its pseudonymised tables too and times the release, purge and deliver (a root purged
+by an earlier run is not purged again)."""
 
 from __future__ import annotations
 
@@ -23,8 +26,9 @@ from pseudolink.ingest.fs import HadoopFs
 from pseudolink.ingest.lines import with_line_source
 from pseudolink.ingest.manifest import MANIFEST
 from pseudolink.ingest.parse import with_fields, with_values
+from pseudolink.purged import purge_state
 from pseudolink.schemas import load_source
-from pseudolink.stages import cohorts, generate, ingest, link, pseudonymise, release
+from pseudolink.stages import cohorts, deliver, generate, ingest, link, pseudonymise, purge, release
 
 MARKER = "_benchmark"
 DERIVED = ("bronze", "trusted", "outbox")
@@ -89,7 +93,7 @@ def _is_descendant(pid: int, ancestor: int) -> bool:
     return False
 
 
-def prepare_root(ctx: JobContext, persons: int, keep_derived: bool = False) -> dict:
+def prepare_root(ctx: JobContext, persons: int, keep_derived: bool | str = False) -> dict:
     """Generate into an empty root (marked as a benchmark root), or reuse its data; the
     derived zones of an earlier run are removed so every run starts at the inbox."""
     root = uri_to_local_path(ctx.config.root)
@@ -103,6 +107,11 @@ def prepare_root(ctx: JobContext, persons: int, keep_derived: bool = False) -> d
                 f"(no {MARKER}/): use an empty --root"
             )
         made = json.loads((marker / "generate.json").read_text())
+        if keep_derived and purge_state(ctx) is not None and keep_derived != "release":
+            raise InputError(
+                f"{root}: an earlier run's purge destroyed the bronze and linked KSZ and VDAB "
+                "tables: start from the inbox (no --from-link) or at the release"
+            )
         if made["persons"] != persons:
             raise InputError(
                 f"{root}: its data were generated for {made['persons']} persons, "
@@ -148,7 +157,7 @@ def run(ctx: JobContext, persons: int, variants: bool = False, start: str = "ing
     if start not in STARTS:
         raise InputError(f"benchmark: cannot start at '{start}' (expected one of {STARTS})")
     results: dict = {"persons": persons, "machine": _machine(ctx), "stages": []}
-    made = prepare_root(ctx, persons, keep_derived=start != "ingest")
+    made = prepare_root(ctx, persons, keep_derived=False if start == "ingest" else start)
     results["generate"] = made
     ctx.log.info(
         "benchmark: data of %s persons ready (%s rows)", f"{persons:,}", f"{made['rows']:,}"
@@ -161,8 +170,13 @@ def run(ctx: JobContext, persons: int, variants: bool = False, start: str = "ing
         results["stages"].append(_link(ctx))
         results["stages"].append(_pseudonymise(ctx))
     results["stages"].append(_release(ctx, persons))
-    if variants:
+    if variants:  # before the purge: the variants read the bronze KSZ table
+        if purge_state(ctx) is not None:
+            raise InputError("benchmark: --variants needs the bronze KSZ table, purged earlier")
         results["variants"] = run_variants(ctx)
+    if results["stages"][-1]["verdict"] == "pass":
+        results["stages"].append(_purge(ctx, persons))
+        results["stages"].append(_deliver(ctx, persons))
     results["pipeline_seconds"] = round(sum(s["seconds"] for s in results["stages"]), 1)
     write_results(ctx, results)
     return results
@@ -267,6 +281,47 @@ def _release(ctx: JobContext, persons: int) -> dict:
         records_changed=loss.get("records_changed"),
         levels=loss.get("levels", {}),
         tables=tables,
+    )
+
+
+def _purge(ctx: JobContext, persons: int) -> dict:
+    """The KSZ and VDAB data destroyed (the generated inbox kept for reruns)."""
+    done, seconds = _timed(lambda: purge.run(ctx, f"benchmark-{persons}", inbox=False))
+    tables = {p: s for p, s in done["summary"].items() if s["kind"] != "folder"}
+    rows = sum(s["rows"] or 0 for s in tables.values())
+    return _stage(
+        ctx,
+        "purge",
+        seconds,
+        rows,
+        0,
+        already_done=done["already"],
+        files=sum(s["files"] for s in done["summary"].values()),
+        bytes=sum(s["bytes"] for s in done["summary"].values()),
+        tables=len(tables),
+    )
+
+
+def _deliver(ctx: JobContext, persons: int) -> dict:
+    """The release packaged into the outbox (a package of an earlier run is removed first,
+    so it is timed afresh); the package's size in bytes."""
+    rid = f"benchmark-{persons}"
+    for path in (f"{ctx.config.zone('outbox')}/{rid}", f"{ctx.config.zone('trusted')}/deliveries"):
+        HadoopFs(ctx.spark).delete(path)
+    done, seconds = _timed(lambda: deliver.run(ctx, rid))
+    released = json.loads(
+        HadoopFs(ctx.spark).read_bytes(f"{ctx.config.zone('release')}/{rid}/manifest.json")
+    )
+    rows = sum(t["rows"] for t in released["tables"].values())
+    return _stage(
+        ctx,
+        "deliver",
+        seconds,
+        rows,
+        0,
+        package_bytes=done["package_bytes"],
+        release_bytes=sum(f["bytes"] for f in released["files"]),
+        release_files=len(released["files"]),
     )
 
 
@@ -375,6 +430,21 @@ def write_results(ctx: JobContext, results: dict) -> None:
             f"| link KSZ, {hint} join (variant: {v['plan']}) | {v['seconds']} | "
             f"{v['rows_in']:,} | {v['linked']:,} | {v['rows_per_second']:,} | - | - | - | - |"
         )
+    for s in results["stages"]:
+        if s["stage"] == "deliver":
+            lines += [
+                "",
+                f"Package: {s['package_bytes']:,} bytes for a release of {s['release_files']:,} "
+                f"files ({s['release_bytes']:,} bytes), packaged in {s['seconds']} s.",
+            ]
+        if s["stage"] == "purge":
+            lines += [
+                "",
+                f"Purge: {s['tables']} Delta tables, {s['files']:,} files "
+                f"({s['bytes']:,} bytes) destroyed in {s['seconds']} s"
+                + (" (already done by an earlier run)" if s["already_done"] else "")
+                + ".",
+            ]
     (folder / f"{name}.md").write_text("\n".join(lines) + "\n")
     for line in lines:
         ctx.log.info("benchmark: %s", line)

@@ -81,6 +81,13 @@ def run(ctx: JobContext) -> dict[int, dict[str, int]]:
         ctx.log.info(
             "cohorts: population %d: %s", year, ", ".join(f"{k} {v:,}" for k, v in counts.items())
         )
+    ctx.audit.add(
+        "cohorts",
+        inputs=["bronze/statbel/demobel", "bronze/statbel/census", "bronze/statbel/demobel_events"],
+        outputs=[f"trusted/{POPULATIONS}/{t}" for t in TABLES]
+        + [f"outbox/requests/{settings.request_id}"],
+        counts={str(y): c for y, c in sizes.items()},
+    )
     return sizes
 
 

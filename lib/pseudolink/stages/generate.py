@@ -134,6 +134,12 @@ def run(
         f"{summary['rows_per_second']:,}",
         ", ".join(f"{k} {v:,}" for k, v in sorted(by_kind.items())),
     )
+    ctx.audit.add(
+        "generate",
+        outputs=["inbox", "truth"],
+        counts={k: summary[k] for k in ("persons", "files", "rows", "bytes", "faults")},
+        seed=seed,
+    )
     return summary
 
 

@@ -33,6 +33,7 @@ from pseudolink.ingest.tables import (
     replace_delivery,
 )
 from pseudolink.ingest.validate import Rules
+from pseudolink.purged import refuse_if_purged
 from pseudolink.schemas import SOURCES, SourceSchema, load_codelist, load_source
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -45,7 +46,19 @@ def run(ctx: JobContext, delivery: str | None = None) -> list[DeliveryReport]:
     found = discover(fs, ctx.config.zone("inbox"), delivery)
     if not found:
         ctx.log.info("ingest: no deliveries in %s", ctx.config.zone("inbox"))
-    return [ingest_delivery(ctx, fs, settings, source, did) for source, did in found]
+    reports = [ingest_delivery(ctx, fs, settings, source, did) for source, did in found]
+    done = [r for r in reports if r.status == "ingested"]
+    ctx.audit.add(
+        "ingest",
+        inputs=[f"inbox/{r.source}/{r.delivery_id}" for r in done],
+        outputs=sorted({f"bronze/{r.source}" for r in done}) + (["bronze/_ledger"] if done else []),
+        counts={
+            r.delivery_id: {"rows": r.rows, "accepted": r.accepted, "quarantined": r.quarantined}
+            for r in done
+        },
+        skipped=[r.delivery_id for r in reports if r.status != "ingested"],
+    )
+    return reports
 
 
 def discover(fs: HadoopFs, inbox: str, delivery: str | None) -> list[tuple[str, str]]:
@@ -94,6 +107,7 @@ def ingest_delivery(
             )
         ctx.log.info("ingest: %s/%s already ingested (ledger): skipped", source, delivery_id)
         return DeliveryReport(source, delivery_id, "skipped", manifest.checksum)
+    refuse_if_purged(ctx, f"ingest of {source}/{delivery_id}", "a root open to deliveries")
     check_listing(manifest, fs.list(folder), folder)
     if settings.verify_checksums:
         verify_checksums(fs, folder, manifest)

@@ -43,6 +43,7 @@ from pseudolink.pseudo.keytable import (
 from pseudolink.pseudo.tokens import token
 
 KEYSTORE_DIR = "keystore"
+_KEYSTORE_REL = f"trusted/{KEYSTORE_DIR}/{KEYSTORE_FILE}"
 
 
 def keystore_path(ctx: JobContext) -> Path:
@@ -85,6 +86,7 @@ def open_for_run(ctx: JobContext) -> Keystore:
 def init(ctx: JobContext) -> Keystore:
     keystore = create(keystore_path(ctx), _passphrase(ctx))
     ctx.log.info("keys: new keystore %s (key %s)", keystore_path(ctx), keystore.key_id)
+    ctx.audit.add("keys init", outputs=[_KEYSTORE_REL], key_id=keystore.key_id)
     return keystore
 
 
@@ -118,6 +120,12 @@ def verify(ctx: JobContext) -> dict[str, dict[str, int | str]]:
             keystore.key_id,
         )
     ctx.log.info("keys: keystore %s opens; key %s", keystore_path(ctx), keystore.key_id)
+    ctx.audit.add(
+        "keys verify",
+        inputs=[_KEYSTORE_REL] + [f"trusted/keys/{d}" for d in DOMAINS],
+        counts={d: c.get("rows", 0) for d, c in out.items()},
+        key_id=keystore.key_id,
+    )
     return out
 
 
@@ -174,6 +182,14 @@ def rotate(ctx: JobContext, identifiers: dict[str, DataFrame]) -> dict[str, int]
         counts[path] = ctx.spark.read.format("delta").load(path).count()
     os.replace(staged, keystore_path(ctx))
     ctx.log.info("keys: rotated from key %s to %s", old.key_id, new.key_id)
+    ctx.audit.add(
+        "keys rotate",
+        inputs=[_KEYSTORE_REL],
+        outputs=[_KEYSTORE_REL] + [f"trusted/keys/{d}" for d in DOMAINS],
+        counts={path.rsplit("/", 1)[-1]: n for path, n in counts.items()},
+        old_key_id=old.key_id,
+        key_id=new.key_id,
+    )
     return counts
 
 

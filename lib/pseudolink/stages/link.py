@@ -32,6 +32,7 @@ from pseudolink.link.frames import (
 )
 from pseudolink.link.report import TableReport, build_report, reconcile
 from pseudolink.link.rules import RULES, LinkRule
+from pseudolink.purged import refuse_if_purged
 from pseudolink.stages.cohorts import trusted_table
 
 LINKED = "linked"
@@ -71,6 +72,7 @@ def read_table(ctx: JobContext, path: str, what: str) -> DataFrame:
 
 def run(ctx: JobContext) -> list[TableReport]:
     """Link every table of RULES; write the linked tables and the report."""
+    refuse_if_purged(ctx, "link", "the bronze KSZ and VDAB tables")
     windows = read_table(ctx, trusted_table(ctx, "windows"), "populations' windows")
     hint, why = choose_join(ctx, windows.count())
     people = windows_by_person(windows).cache()
@@ -83,6 +85,13 @@ def run(ctx: JobContext) -> list[TableReport]:
     finally:
         people.unpersist()
     write_report(ctx, reports)
+    ctx.audit.add(
+        "link",
+        inputs=[f"bronze/{r.source}/{r.kind}" for r in RULES] + ["trusted/populations/windows"],
+        outputs=[f"trusted/{LINKED}/{r.source}/{r.kind}" for r in RULES]
+        + [f"trusted/{LINKED}/{REPORT_TABLE}"],
+        counts={t.name: {"rows_in": t.bronze_rows, "linked": t.linked_rows} for t in reports},
+    )
     return reports
 
 

@@ -30,6 +30,7 @@ from pseudolink.pseudo.check import identifier_findings
 from pseudolink.pseudo.keytable import assign, key_table_path
 from pseudolink.pseudo.replace import pseudonymise_frame
 from pseudolink.pseudo.tokens import token
+from pseudolink.purged import PURGED_SOURCES, purge_state, refuse_if_purged
 from pseudolink.stages import keys
 from pseudolink.stages.cohorts import trusted_table
 from pseudolink.stages.link import linked_table, read_table
@@ -43,12 +44,17 @@ def output_path(ctx: JobContext, name: str) -> str:
 
 
 def tables(ctx: JobContext) -> dict[str, DataFrame]:
-    """The trusted tables to pseudonymise, by output name."""
+    """The trusted tables to pseudonymise, by output name. After a purge, the linked KSZ
+    and VDAB tables are gone; they hold no identifier the others lack (the INSZ of the
+    populations, no household id), so keys rotate and reidentify read the rest."""
     out = {
         "populations": read_table(ctx, trusted_table(ctx, "membership"), "membership"),
         "moves": read_table(ctx, trusted_table(ctx, "moves"), "moves"),
     }
+    purged = purge_state(ctx) is not None
     for rule in RULES:
+        if purged and rule.source in PURGED_SOURCES:
+            continue
         out[rule.kind] = read_table(ctx, linked_table(ctx, rule), f"linked {rule.name}")
     return out
 
@@ -84,6 +90,7 @@ def with_tokens(ids: DataFrame, key: bytes, method: str) -> DataFrame:
 
 def run(ctx: JobContext) -> dict:
     """Pseudonymise every linked table; returns counts per domain and table."""
+    refuse_if_purged(ctx, "pseudonymise", "the linked KSZ and VDAB tables of trusted/linked/")
     keystore = keys.open_for_run(ctx)
     method = ctx.config.pseudonymise.method
     frames = tables(ctx)
@@ -157,6 +164,21 @@ def run(ctx: JobContext) -> dict:
     finally:
         for m in maps.values():
             m.unpersist()
+    ctx.audit.add(
+        "pseudonymise",
+        inputs=["trusted/populations/membership", "trusted/populations/moves"]
+        + [f"trusted/linked/{r.source}/{r.kind}" for r in RULES],
+        outputs=[f"trusted/{PSEUDONYMISED}/{n}" for n in summary["tables"]]
+        + [f"trusted/keys/{d}" for d in summary["domains"]],
+        counts={
+            "tables": {n: t["rows"] for n, t in summary["tables"].items()},
+            "numbers": {
+                d: {"total": c["total"], "added": c["added"]} for d, c in summary["domains"].items()
+            },
+        },
+        key_id=keystore.key_id,
+        method=method,
+    )
     return summary
 
 

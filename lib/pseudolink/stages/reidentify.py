@@ -73,6 +73,14 @@ def run(ctx: JobContext, domain: str, numbers: list[int], reason: str, case: str
     audit.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with audit.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(record, sort_keys=True) + "\n")
+    # The same record (numbers and reason, no identifier) in the job's chained event.
+    ctx.audit.add(
+        "reidentify",
+        inputs=[f"trusted/keys/{domain}"],
+        outputs=[f"trusted/reidentify/{out.name}"],
+        counts={"asked": len(set(numbers)), "found": len(found)},
+        record=record,
+    )
     missing = sorted(set(numbers) - {s for s, _ in found})
     ctx.log.info(
         "reidentify: %d of %d numbers found, answer in %s (audit record in %s)%s",

@@ -169,6 +169,14 @@ def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
     }
     ctx.log.info("release: %s", outcome.summary_line())
     ctx.log.info("release: SCRA report %s", outcome.report)
+    ctx.audit.add(
+        "release",
+        inputs=[f"trusted/pseudonymised/{s}" for s in sorted(frames) if s != "persons"],
+        outputs=[f"release/{rid}"],
+        counts={"tables": dict(outcome.tables), "verdict": outcome.verdict},
+        release_id=rid,
+        end_date=str(ctx.config.retention.end_date),
+    )
     return outcome
 
 
@@ -308,7 +316,14 @@ def write_release(
     known = read_table(ctx, trusted_table(ctx, "membership"), "membership").select("household_id")
     qis = rules.quasi_identifiers
     columns: dict[str, list[tuple[str, str]]] = {}
-    manifest: dict = {"release_id": outcome.release_id, "created": _now(), "tables": {}}
+    manifest: dict = {
+        "release_id": outcome.release_id,
+        "created": _now(),
+        # The last day researchers may keep it (conf retention.end_date): `retention`
+        # destroys the release and its packages after it.
+        "end_date": ctx.config.retention.end_date.isoformat(),
+        "tables": {},
+    }
     for name, table in rules.tables.items():
         t0 = time.monotonic()
         out = release_frame(

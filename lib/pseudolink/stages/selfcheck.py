@@ -32,4 +32,5 @@ def run(ctx: JobContext) -> str:
         path,
         version,
     )
+    ctx.audit.add("selfcheck", outputs=[TABLE], counts={"rows": rows})
     return path
