@@ -209,7 +209,7 @@ def test_spark_microdata_cells_sum_each_contributor(spark):
         "a": ("fail", "dominance", "primary"),
         "b": ("pass", "", ""),  # three cells of the line are suppressed: none comes back
         "c": ("fail", "min_count", "primary"),
-        "(missing)": ("fail", "min_count", "primary"),
+        "(missing)": ("fail", "min_count,dominance,p_ratio", "primary"),  # 1 of 5: 100 %
         "Total": ("pass", "", ""),
     }
     safe = checked.safe().set_index("g")
@@ -253,13 +253,8 @@ def test_secondary_suppression_in_a_one_way_table():
         "d": ("pass", "", ""),
         "Total": ("pass", "", ""),
     }
-    assert checked.safe().set_index("g")["count"].to_dict() == {
-        "a": pd.NA,
-        "b": pd.NA,
-        "c": 15,
-        "d": 40,
-        "Total": 70,
-    }
+    published = [None if pd.isna(v) else int(v) for v in checked.safe()["count"]]
+    assert published == [None, None, 15, 40, 70]  # a, b, c, d, Total
     complement = checked.cells.set_index("g").loc["b", "reason"]
     assert "so that the margins do not give a failing cell back" in complement
 

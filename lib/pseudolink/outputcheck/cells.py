@@ -15,23 +15,22 @@ its contributions summed). Those of an aggregated table add the counts and total
 the largest contributions among the cells' own, which is exact when every contributor is in
 one cell only.
 
-Categories are strings; a missing value is the category ``(missing)``. With ``complete``,
-every combination of the categories seen is a cell, an absent one a zero cell.
+Categories are strings; a missing value is the category ``(missing)``. Every combination
+of the categories seen can be made a cell (:func:`complete_cells`), an absent one a zero
+cell.
 """
 
 from __future__ import annotations
-
-from functools import reduce
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from pseudolink.outputcheck.rules import top_columns
 
 MISSING_LABEL = "(missing)"
+BUCKETS = 64  # first step of the largest contributions: top N per bucket of contributors
 
 
 def grouping_sets(by: list[str], margins: bool) -> list[list[str]]:
@@ -61,68 +60,56 @@ def cell_stats(
     n_top: int = 2,
     margins: bool = True,
     margin_label: str = "Total",
-    complete: bool = True,
 ) -> DataFrame:
     """One row per cell and margin of the table of ``df`` (microdata) by ``by`` within
     ``layers``: the layer and by categories, ``count`` and, with ``value``, ``total`` and
-    ``top1``..``topN``. Everything is a groupBy or a window on the cluster."""
+    ``top1``..``topN``. Cells and margins come from one aggregation over grouping sets (a
+    margin's by columns come out empty and get the margin label; a category is never
+    empty, a missing value being ``(missing)``). Combinations that do not occur are no
+    rows here (:func:`complete_cells` adds them)."""
     layers = list(layers or [])
     dims = [*layers, *by]
+    sets = [[*layers, *kept] for kept in grouping_sets(by, margins)]
+    labelled = [*layers, *[F.coalesce(F.col(b), F.lit(margin_label)).alias(b) for b in by]]
     extra = []
     if contributor:
         extra.append(F.col(contributor).alias("_c"))
+    elif value:
+        extra.append(F.monotonically_increasing_id().alias("_c"))  # every row contributes
     if value:
         extra.append(F.col(value).cast("double").alias("_v"))
     base = df.select(*categories(df, dims), *extra)
-    stats = stat_columns(value is not None, n_top)
-    parts = []
-    for kept in grouping_sets(by, margins):
-        keys = [*layers, *kept]
-        part = _stats(base, keys, value is not None, contributor is not None, n_top)
-        labels = [F.col(b) if b in kept else F.lit(margin_label).alias(b) for b in by]
-        parts.append(part.select(*[F.col(c) for c in layers], *labels, *stats))
-    cells = reduce(DataFrame.unionByName, parts)
-    if not complete:
-        return cells
-    grid = _grid(base, layers, by, margins, margin_label)
-    return grid.join(cells, dims, "left").fillna(0, stats).select(*dims, *stats)
-
-
-def _stats(
-    base: DataFrame, keys: list[str], magnitude: bool, by_contributor: bool, n_top: int
-) -> DataFrame:
-    if not magnitude:
-        count = F.count_distinct("_c") if by_contributor else F.count(F.lit(1))
-        return base.groupBy(*keys).agg(count.cast("long").alias("count"))
-    per = base.groupBy(*keys, "_c").agg(F.sum("_v").alias("_v")) if by_contributor else base
-    # One partition per cell; a table without layers has one cell for its grand total.
-    window = Window.partitionBy(*(keys or [F.lit(0)])).orderBy(F.col("_v").desc_nulls_last())
-    ranked = per.withColumn("_rank", F.row_number().over(window))
-    tops = [
-        F.coalesce(F.sum(F.when(F.col("_rank") == i, F.col("_v"))), F.lit(0.0)).alias(f"top{i}")
-        for i in range(1, n_top + 1)
-    ]
-    return ranked.groupBy(*keys).agg(
+    if not value:
+        count = F.count_distinct("_c") if contributor else F.count(F.lit(1))
+        cells = base.groupingSets(sets, *dims).agg(count.cast("long").alias("count"))
+        return cells.select(*labelled, "count")
+    # Each contributor's sum in each cell and margin, then each cell's figures.
+    per = base.groupingSets([[*s, "_c"] for s in sets], *dims, "_c").agg(F.sum("_v").alias("_v"))
+    per = per.select(*labelled, "_c", "_v")
+    sums = per.groupBy(*dims).agg(
         F.count(F.lit(1)).cast("long").alias("count"),
         F.coalesce(F.sum("_v"), F.lit(0.0)).alias("total"),
-        *tops,
+    )
+    return sums.join(_largest(per, dims, n_top), dims, "left").select(
+        *dims, *stat_columns(True, n_top)
     )
 
 
-def _grid(
-    base: DataFrame, layers: list[str], by: list[str], margins: bool, label: str
-) -> DataFrame:
-    """Every combination of the layers seen and of the by categories (and margin label)."""
-    spark = base.sparkSession
-    grid = base.select(*layers).distinct() if layers else None
-    for b in by:
-        values = base.select(b).distinct()
-        if margins:
-            schema = T.StructType([T.StructField(b, T.StringType())])
-            values = values.unionByName(spark.createDataFrame([(label,)], schema))
-        grid = values if grid is None else grid.crossJoin(values)
-    assert grid is not None
-    return grid
+def _largest(per: DataFrame, keys: list[str], n_top: int) -> DataFrame:
+    """``top1``..``topN`` per cell in two steps that scale with big cells (a grand total
+    too): the N largest of each of BUCKETS hash buckets of the contributors (a window per
+    cell and bucket), then the N largest of those candidates (one small list per cell)."""
+    bucketed = per.withColumn("_b", F.pmod(F.xxhash64("_c"), F.lit(BUCKETS)))
+    window = Window.partitionBy(*keys, "_b").orderBy(F.col("_v").desc_nulls_last())
+    candidates = bucketed.withColumn("_rank", F.row_number().over(window)).filter(
+        F.col("_rank") <= n_top
+    )
+    ordered = F.sort_array(F.collect_list("_v"), asc=False)
+    tops = [
+        F.coalesce(F.get(F.col("_sorted"), i - 1), F.lit(0.0)).alias(f"top{i}")
+        for i in range(1, n_top + 1)
+    ]
+    return candidates.groupBy(*keys).agg(ordered.alias("_sorted")).select(*keys, *tops)
 
 
 def table_cells(
@@ -140,7 +127,8 @@ def table_cells(
 ) -> pd.DataFrame:
     """The cells and margins of an aggregated pandas table (one row per cell, columns already
     checked): ``count`` and, with ``total``, ``total`` and ``top1``..``topN`` (from the
-    ``tops`` columns, largest first; missing ones are 0)."""
+    ``tops`` columns, largest first; missing ones are 0). With ``complete``, absent
+    combinations are zero cells."""
     layers = list(layers or [])
     dims = [*layers, *by]
     magnitude = total is not None
@@ -155,7 +143,7 @@ def table_cells(
         for i, c in enumerate(top_columns(n_top)):
             cells[c] = given[:, i]
     if complete:
-        cells = _completed(cells, layers, by, stat_columns(magnitude, n_top))
+        cells = complete_cells(cells, layers, by, stat_columns(magnitude, n_top))
     parts = [cells]
     for kept in grouping_sets(by, margins)[1:]:
         parts.append(_margin(cells, layers, by, kept, magnitude, n_top, margin_label))
@@ -170,9 +158,11 @@ def as_labels(values: pd.Series) -> pd.Series:
     return out.astype(object)
 
 
-def _completed(
+def complete_cells(
     cells: pd.DataFrame, layers: list[str], by: list[str], stats: list[str]
 ) -> pd.DataFrame:
+    """Every combination of the layers and categories seen (margin labels included) as a
+    cell: the absent ones with zero figures (other columns empty)."""
     combos = cells[layers].drop_duplicates() if layers else pd.DataFrame(index=[0])
     grid = combos
     for b in by:
@@ -180,7 +170,7 @@ def _completed(
     out = grid.merge(cells, on=[*layers, *by], how="left")
     out[stats] = out[stats].fillna(0)
     out["count"] = out["count"].astype("int64")
-    return out[[*layers, *by, *stats]]
+    return out[list(cells.columns)]
 
 
 def _margin(

@@ -24,7 +24,13 @@ from pyspark.sql import functions as F
 
 from pseudolink.errors import InputError
 from pseudolink.masking import mask_insz
-from pseudolink.outputcheck.cells import MISSING_LABEL, cell_stats, table_cells
+from pseudolink.outputcheck.cells import (
+    MISSING_LABEL,
+    cell_stats,
+    complete_cells,
+    stat_columns,
+    table_cells,
+)
 from pseudolink.outputcheck.rules import PASS_WORDS, OutputRules, load_output_rules, top_columns
 from pseudolink.outputcheck.source import (
     numeric_pandas,
@@ -221,11 +227,20 @@ def _microdata_cells(
         n_top=rules.n_top,
         margins=margins,
         margin_label=rules.margin_label,
-        complete=complete,
     )
     checked = with_verdicts(cells, rules).limit(rules.max_cells + 1).toPandas()
     _not_too_big(len(checked), rules, where)
-    return checked
+    if not complete:
+        return checked
+    # Combinations that do not occur are zero cells, checked with the same rules.
+    stats = stat_columns(value is not None, rules.n_top)
+    full = complete_cells(checked, layers, by, stats)
+    absent = full["verdict"].isna()
+    if absent.any():
+        zeros = pandas_verdicts(full.loc[absent, [*layers, *by, *stats]], rules)
+        full.loc[absent, ["verdict", "reason", "rules"]] = zeros[["verdict", "reason", "rules"]]
+    _not_too_big(len(full), rules, where)
+    return full
 
 
 def _aggregated_cells(
@@ -281,8 +296,11 @@ def _aggregated_cells(
 
 
 def _no_margin_label(df: DataFrame, by: list[str], label: str, where: str) -> None:
+    found = df.select(
+        *[F.max(F.col(b).cast("string") == F.lit(label)).alias(b) for b in by]
+    ).first()
     for b in by:
-        if df.filter(F.col(b).cast("string") == F.lit(label)).limit(1).count():
+        if found is not None and found[b]:
             raise InputError(
                 f"{where}: column '{b}' has a category '{label}', the margin label "
                 "(change margin_label in conf/output_check.yaml)"

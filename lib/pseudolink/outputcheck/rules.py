@@ -27,7 +27,7 @@ from operator import add
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pseudolink.config import load_yaml
+from pseudolink.config import load_yaml, project_conf_dir
 
 RULES_FILE = "output_check.yaml"
 PASS_WORDS = "passes every rule"
@@ -66,8 +66,7 @@ class OutputRules:
 
 def default_rules_path() -> Path:
     """conf/output_check.yaml of the project (``$PSEUDOLINK_HOME``, else this checkout)."""
-    home = Path(os.environ.get("PSEUDOLINK_HOME", Path(__file__).resolve().parents[3]))
-    return home / "conf" / RULES_FILE
+    return project_conf_dir() / RULES_FILE
 
 
 def load_output_rules(path: str | os.PathLike[str] | None = None) -> OutputRules:

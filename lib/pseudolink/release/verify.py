@@ -1,0 +1,157 @@
+"""Checks of a written release, from its folder alone: where it is, what its SCRA report says
+(before and after treatment), that every file is the one the manifest lists, that no table
+holds an INSZ-like value, and that no record or person is in a cell below k.
+
+For the release-validation notebook (notebooks/02_release_validation.ipynb) and anyone who
+receives a release: nothing here needs the trusted area.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from pseudolink.config import to_uri
+from pseudolink.errors import InputError
+from pseudolink.ingest.fs import HadoopFs
+from pseudolink.pseudo.check import identifier_findings
+from pseudolink.release.scra import (
+    cell_size_distribution,
+    frequencies,
+    longitudinal_frequencies,
+)
+from pseudolink.stages.release import RELEASE_COLUMN
+
+MANIFEST = "manifest.json"
+SCRA_JSON = "scra/scra.json"
+
+
+def find_release(spark: SparkSession, path: str) -> str:
+    """The release folder (URI) at ``path``: the folder itself when it has a manifest, else
+    the newest complete release (by name) under ``path/release/`` or ``path/``."""
+    fs = HadoopFs(spark)
+    uri = to_uri(path)
+    if fs.exists(f"{uri}/{MANIFEST}"):
+        return uri
+    for zone in (f"{uri}/release", uri):
+        if fs.is_dir(zone):
+            done = [
+                e.name
+                for e in fs.list(zone)
+                if e.is_dir and fs.exists(f"{zone}/{e.name}/{MANIFEST}")
+            ]
+            if done:
+                return f"{zone}/{sorted(done)[-1]}"
+    raise InputError(f"{path}: no release here (a folder with {MANIFEST}, or a data root)")
+
+
+def read_json(spark: SparkSession, uri: str) -> dict:
+    fs = HadoopFs(spark)
+    if not fs.exists(uri):
+        raise InputError(f"{uri}: not found")
+    return json.loads(fs.read_bytes(uri).decode("utf-8"))
+
+
+@dataclass
+class Release:
+    """An opened release: its folder, manifest and tables (lazy Spark DataFrames)."""
+
+    folder: str
+    manifest: dict
+    tables: dict[str, DataFrame] = field(default_factory=dict)
+
+    @property
+    def release_id(self) -> str:
+        return str(self.manifest.get("release_id", ""))
+
+
+def open_release(spark: SparkSession, path: str) -> Release:
+    """Find the release at ``path`` (see :func:`find_release`) and open every table its
+    manifest lists as a Delta table."""
+    folder = find_release(spark, path)
+    manifest = read_json(spark, f"{folder}/{MANIFEST}")
+    tables = {
+        name: spark.read.format("delta").load(f"{folder}/{name}") for name in manifest["tables"]
+    }
+    return Release(folder, manifest, tables)
+
+
+def scra_tables(scra: dict) -> dict[str, pd.DataFrame]:
+    """The SCRA report's figures (scra/scra.json) as tables: ``risk`` per population and
+    year, ``cell_sizes`` per population and class, ``longitudinal`` per population (each with
+    a ``side``: before or after treatment), ``suppressions`` per variable, ``rounds``."""
+    out = {}
+    for name in ("risk", "cell_sizes", "longitudinal"):
+        part = scra.get(name) or {}
+        rows = [{"side": side, **r} for side in ("before", "after") for r in part.get(side, [])]
+        out[name] = pd.DataFrame(rows)
+    loss = scra.get("information_loss") or {}
+    out["suppressions"] = pd.DataFrame(
+        sorted((loss.get("suppressions") or {}).items()), columns=["variable", "suppressions"]
+    )
+    out["rounds"] = pd.DataFrame(scra.get("rounds") or [])
+    return out
+
+
+def verify_manifest(spark: SparkSession, release: Release) -> list[str]:
+    """Files whose size or SHA-256 differs from the manifest, or that are missing."""
+    fs = HadoopFs(spark)
+    problems = []
+    for entry in release.manifest.get("files", []):
+        uri = f"{release.folder}/{entry['path']}"
+        if not fs.exists(uri):
+            problems.append(f"{entry['path']}: missing")
+        elif fs.sha256(uri) != entry["sha256"]:
+            problems.append(f"{entry['path']}: SHA-256 differs from the manifest")
+    return problems
+
+
+def identifier_scan(release: Release, known_households: DataFrame | None = None) -> pd.DataFrame:
+    """Per table, what looks like a direct identifier (an INSZ-like run of eleven digits, an
+    identifier column, a known Statbel household id when ``known_households`` is given)."""
+    rows = []
+    for name, df in release.tables.items():
+        known = known_households
+        if known is None:
+            known = df.sparkSession.createDataFrame([], "household_id string")
+        findings = identifier_findings(df, known, RELEASE_COLUMN)
+        rows.append({"table": name, "findings": len(findings), "detail": "; ".join(findings)})
+    return pd.DataFrame(rows, columns=["table", "findings", "detail"])
+
+
+def key_frame(release: Release, quasi_identifiers: list[str]) -> DataFrame:
+    """The released demobel and census joined per population, year and person, with the
+    quasi-identifiers: the frame the SCRA scored."""
+    key = ["population", "year", "person_id"]
+    demobel, census = release.tables["demobel"], release.tables["census"]
+    mine = [q for q in quasi_identifiers if q in demobel.columns]
+    theirs = [q for q in quasi_identifiers if q in census.columns]
+    return demobel.select(*key, "household_id", *mine).join(
+        census.select(*key, *theirs), key, "full"
+    )
+
+
+def small_cells(release: Release, quasi_identifiers: list[str], k: int) -> dict[str, int]:
+    """Records of the released demobel and census in a yearly cell below k, and persons in a
+    longitudinal one (sdcMicro's fk, missing values matching every category, as the SCRA
+    counts)."""
+    frame = key_frame(release, quasi_identifiers)
+    scored = frequencies(frame, quasi_identifiers)
+    persons = longitudinal_frequencies(frame, quasi_identifiers)
+    return {
+        "records": frame.count(),
+        "records_below_k": scored.filter(F.col("fk") < k).count(),
+        "persons": persons.count(),
+        "persons_below_k": persons.filter(F.col("long_fk") < k).count(),
+    }
+
+
+def release_cell_sizes(release: Release, quasi_identifiers: list[str]) -> pd.DataFrame:
+    """Records per cell-size class and population in the written release (the SCRA report's
+    'after' distribution, recomputed from the tables)."""
+    scored = frequencies(key_frame(release, quasi_identifiers), quasi_identifiers)
+    return cell_size_distribution(scored).orderBy("population", "cell_size").toPandas()
