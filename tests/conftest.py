@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from shared import PASSPHRASE
+from shared import PASSPHRASE, RELEASE_ID
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -91,3 +91,14 @@ def pseudonymised(demo):
         mp.undo()
     ctx.__dict__["test_log"] = "\n".join(collect.lines)
     return ctx, root, reports, summary
+
+
+@pytest.fixture(scope="session")
+def released(pseudonymised):
+    """The release job run once on the demo: (ctx, root, outcome, release rules)."""
+    from pseudolink.release.rules import load_rules
+    from pseudolink.stages import release
+
+    ctx, root, _, _ = pseudonymised
+    outcome = release.run(ctx, RELEASE_ID)
+    return ctx, root, outcome, load_rules(ctx.config.conf_dir)

@@ -302,6 +302,26 @@ def test_secondary_suppression_in_a_two_way_table_by_hand():
     assert _determined(checked) == []
 
 
+def test_a_complement_that_pairs_two_lines_is_preferred():
+    #          no   sus  work | Total     (Y, work) = 3 fails. Row Y: the smallest other
+    #    N     10    20    10 |  40       inner cell is (Y, sus) = 12. Column sus: (N, sus)
+    #    Y     15    12     3 |  30       = 20. Row N: (N, no) and (N, work) are both 10;
+    # Total    25    32    13 |  70       (N, work) also pairs (Y, work) in column work.
+    table = pd.DataFrame(
+        [("N", "no", 10), ("N", "sus", 20), ("N", "work", 10)]
+        + [("Y", "no", 15), ("Y", "sus", 12), ("Y", "work", 3)],
+        columns=["r", "c", "n"],
+    )
+    checked = check_output(table, ["r", "c"], count="n", rules=ACRO)
+    got = verdicts(checked, "r", "c")
+    assert {k: v[2] for k, v in got.items() if v[2]} == {
+        ("N", "sus"): "secondary",
+        ("N", "work"): "secondary",
+        ("Y", "sus"): "secondary",
+        ("Y", "work"): "primary",
+    }
+
+
 def test_the_linear_audit_breaks_a_bridge_between_two_rectangles():
     #        x   y   z   w        Nine cells fail (below 10). Every line has 0 or >= 2
     #   a    3   4   5  50        suppressed cells, yet (a, z) joins the rectangle

@@ -10,24 +10,16 @@ from dataclasses import replace
 
 import pytest
 from pyspark.sql import functions as F
+from shared import RELEASE_ID
 
 from pseudolink.config import uri_to_local_path
 from pseudolink.errors import InputError
 from pseudolink.pseudo.check import identifier_findings
-from pseudolink.release.rules import load_rules
 from pseudolink.release.scra import frequencies, longitudinal_frequencies
 from pseudolink.stages import release
 from pseudolink.stages.pseudonymise import output_path
 
 pytestmark = pytest.mark.slow
-RID = "test-release"
-
-
-@pytest.fixture(scope="module")
-def released(pseudonymised):
-    ctx, root, _, _ = pseudonymised
-    outcome = release.run(ctx, RID)
-    return ctx, root, outcome, load_rules(ctx.config.conf_dir)
 
 
 def load(spark, path):
@@ -121,7 +113,7 @@ def test_no_identifier_in_any_released_table(released, spark):
 def test_an_existing_release_id_is_refused(released):
     ctx, root, outcome, rules = released
     with pytest.raises(InputError, match="exists and is complete"):
-        release.run(ctx, RID)
+        release.run(ctx, RELEASE_ID)
 
 
 def test_a_release_that_cannot_pass_is_refused(released, tmp_path, repo, spark):

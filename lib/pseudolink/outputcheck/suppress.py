@@ -6,9 +6,10 @@ table the cells add up to the total. A cell suppressed alone in such a line is i
 minus the others. The heuristic, per table (each combination of the layer columns):
 
 1. **Lines.** While some line holds exactly one suppressed cell, suppress one more cell of
-   that line: the eligible cell with the smallest count, preferring inner cells to margins
-   and non-empty cells to zeros (a suppressed zero is recognised by anyone who knows the
-   group is empty), ties broken by the table's order.
+   that line: inner cells before margins, non-empty cells before zeros (a suppressed zero is
+   recognised by anyone who knows the group is empty), a cell whose crossing line also holds
+   a single suppressed cell before others (one suppression serves both lines), then the
+   smallest count, then the table's order.
 2. **Linear audit.** When no line is left with one suppressed cell, check every suppressed
    cell against all the relations together (linear algebra): a cell is exactly determined
    when a combination of the published cells and margins gives its value (in a two-way
@@ -126,11 +127,23 @@ def _count(line: list[int], suppressed: set[int]) -> int:
 
 def _choose(grid: Grid, line: list[int]) -> int | None:
     """The eligible cell of ``line`` to suppress next: inner before margin, non-zero before
-    zero, smallest count, then the table's order."""
+    zero, one whose crossing line also holds a single suppressed cell (one suppression then
+    serves two lines), the smallest count, then the table's order."""
     free = [k for k in line if k not in grid.suppressed]
     if not free:
         return None
-    return min(free, key=lambda k: (grid.is_margin(k), grid.counts[k] == 0, grid.counts[k], k))
+    along_row = all(grid.row[j] == grid.row[line[0]] for j in line)
+
+    def crossing(k: int) -> list[int]:
+        if along_row:
+            return grid.in_col[grid.col[k]] if grid.row_margin is not None else []
+        return grid.in_row[grid.row[k]] if grid.col_margin is not None else []
+
+    def key(k: int) -> tuple:
+        closes = _count(crossing(k), grid.suppressed) == 1
+        return (grid.is_margin(k), grid.counts[k] == 0, not closes, grid.counts[k], k)
+
+    return min(free, key=key)
 
 
 def exposed_cells(grid: Grid) -> list[int]:

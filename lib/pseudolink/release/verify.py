@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from pseudolink.config import to_uri
 from pseudolink.errors import InputError
 from pseudolink.ingest.fs import HadoopFs
-from pseudolink.pseudo.check import identifier_findings
+from pseudolink.pseudo.check import INSZ_LIKE
 from pseudolink.release.scra import (
     cell_size_distribution,
     frequencies,
@@ -110,17 +111,23 @@ def verify_manifest(spark: SparkSession, release: Release) -> list[str]:
     return problems
 
 
-def identifier_scan(release: Release, known_households: DataFrame | None = None) -> pd.DataFrame:
-    """Per table, what looks like a direct identifier (an INSZ-like run of eleven digits, an
-    identifier column, a known Statbel household id when ``known_households`` is given)."""
+def insz_scan(release: Release) -> pd.DataFrame:
+    """Per table: identifier columns (insz, source file or line) and the number of values
+    that look like an INSZ (a run of exactly eleven digits) in its string columns; one pass
+    over each table."""
     rows = []
     for name, df in release.tables.items():
-        known = known_households
-        if known is None:
-            known = df.sparkSession.createDataFrame([], "household_id string")
-        findings = identifier_findings(df, known, RELEASE_COLUMN)
-        rows.append({"table": name, "findings": len(findings), "detail": "; ".join(findings)})
-    return pd.DataFrame(rows, columns=["table", "findings", "detail"])
+        named = [f.name for f in df.schema.fields if RELEASE_COLUMN.search(f.name)]
+        strings = [f.name for f in df.schema.fields if isinstance(f.dataType, T.StringType)]
+        found = 0
+        if strings:
+            hits = [F.sum(F.col(c).rlike(INSZ_LIKE).cast("int")).alias(c) for c in strings]
+            counts = df.agg(*hits).first()
+            found = sum(int(counts[c] or 0) for c in strings) if counts else 0
+        rows.append(
+            {"table": name, "identifier_columns": ", ".join(named), "insz_like_values": found}
+        )
+    return pd.DataFrame(rows, columns=["table", "identifier_columns", "insz_like_values"])
 
 
 def key_frame(release: Release, quasi_identifiers: list[str]) -> DataFrame:
@@ -135,23 +142,23 @@ def key_frame(release: Release, quasi_identifiers: list[str]) -> DataFrame:
     )
 
 
-def small_cells(release: Release, quasi_identifiers: list[str], k: int) -> dict[str, int]:
-    """Records of the released demobel and census in a yearly cell below k, and persons in a
-    longitudinal one (sdcMicro's fk, missing values matching every category, as the SCRA
-    counts)."""
-    frame = key_frame(release, quasi_identifiers)
-    scored = frequencies(frame, quasi_identifiers)
-    persons = longitudinal_frequencies(frame, quasi_identifiers)
-    return {
-        "records": frame.count(),
-        "records_below_k": scored.filter(F.col("fk") < k).count(),
-        "persons": persons.count(),
-        "persons_below_k": persons.filter(F.col("long_fk") < k).count(),
-    }
-
-
-def release_cell_sizes(release: Release, quasi_identifiers: list[str]) -> pd.DataFrame:
-    """Records per cell-size class and population in the written release (the SCRA report's
-    'after' distribution, recomputed from the tables)."""
-    scored = frequencies(key_frame(release, quasi_identifiers), quasi_identifiers)
-    return cell_size_distribution(scored).orderBy("population", "cell_size").toPandas()
+def recheck(release: Release, quasi_identifiers: list[str], k: int) -> tuple[dict, pd.DataFrame]:
+    """The SCRA recomputed from the released demobel and census: records in a yearly cell
+    below k and persons in a longitudinal one (sdcMicro's fk, missing values matching every
+    category, as the release job counts), and the records per cell-size class and
+    population (the SCRA report's 'after' distribution)."""
+    frame = key_frame(release, quasi_identifiers).cache()
+    scored = frequencies(frame, quasi_identifiers).cache()
+    try:
+        persons = longitudinal_frequencies(frame, quasi_identifiers)
+        counts = {
+            "records": scored.count(),
+            "records_below_k": scored.filter(F.col("fk") < k).count(),
+            "persons": persons.count(),
+            "persons_below_k": persons.filter(F.col("long_fk") < k).count(),
+        }
+        sizes = cell_size_distribution(scored).orderBy("population", "cell_size").toPandas()
+    finally:
+        scored.unpersist()
+        frame.unpersist()
+    return counts, sizes
