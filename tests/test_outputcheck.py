@@ -17,7 +17,7 @@ from pseudolink.errors import ConfigError, InputError
 from pseudolink.outputcheck import OutputRules, check_output, load_output_rules
 from pseudolink.outputcheck.cells import table_cells
 from pseudolink.outputcheck.rules import Dominance
-from pseudolink.outputcheck.suppress import Grid, exposed_cells
+from pseudolink.outputcheck.suppress import Grid, close_lines, exposed_cells, place
 from pseudolink.outputcheck.verdicts import pandas_verdicts, with_verdicts
 
 ACRO = OutputRules()  # the shipped defaults: 10, (2, 0.90), 0.10, zeros for review
@@ -280,33 +280,35 @@ TWO_WAY = pd.DataFrame(
 
 
 def test_secondary_suppression_in_a_two_way_table_by_hand():
-    #        x    y    z  | Total      (a, y) = 4 fails.
-    #   a   20    4   30  |  54        Row a has one suppressed cell: its smallest other
-    #   b   15   25   40  |  80        inner cell is (a, x) = 20. Then column x has one:
-    #   c   50   12   11  |  73        (b, x) = 15. Then row b has one: (b, y) = 25. Now
-    # Total 85   41   81  | 207        every line has 0 or 2: a 2 x 2 rectangle.
+    #        x    y    z  | Total      (a, y) = 4 fails. The rectangles through it, with
+    #   a   20    4   30  |  54        the counts of the three other corners:
+    #   b   15   25   40  |  80          {a, b} x {y, x}: 20 + 25 + 15 = 60
+    #   c   50   12   11  |  73          {a, b} x {y, z}: 30 + 25 + 40 = 95
+    # Total 85   41   81  | 207          {a, c} x {y, x}: 20 + 12 + 50 = 82
+    #                                    {a, c} x {y, z}: 30 + 12 + 11 = 53, the cheapest
+    # (rectangles through a margin cost more: margins come last).
     checked = check_output(TWO_WAY, ["r", "c"], count="n", rules=ACRO)
     got = verdicts(checked, "r", "c")
     suppressed = {k: v[2] for k, v in got.items() if v[2]}
     assert suppressed == {
         ("a", "y"): "primary",
-        ("a", "x"): "secondary",
-        ("b", "x"): "secondary",
-        ("b", "y"): "secondary",
+        ("a", "z"): "secondary",
+        ("c", "y"): "secondary",
+        ("c", "z"): "secondary",
     }
     wide = checked.wide()
     assert list(wide.index) == ["a", "b", "c", "Total"]
     assert list(wide.columns) == ["x", "y", "z", "Total"]
     assert wide.loc["Total", "Total"] == 207 and wide.loc["a", "Total"] == 54
-    assert pd.isna(wide.loc["a", "y"]) and wide.loc["c", "z"] == 11
+    assert pd.isna(wide.loc["a", "y"]) and wide.loc["b", "z"] == 40
     assert _determined(checked) == []
 
 
-def test_a_complement_that_pairs_two_lines_is_preferred():
-    #          no   sus  work | Total     (Y, work) = 3 fails. Row Y: the smallest other
-    #    N     10    20    10 |  40       inner cell is (Y, sus) = 12. Column sus: (N, sus)
-    #    Y     15    12     3 |  30       = 20. Row N: (N, no) and (N, work) are both 10;
-    # Total    25    32    13 |  70       (N, work) also pairs (Y, work) in column work.
+def test_the_cheapest_rectangle_wins_over_the_smallest_cell():
+    #          no   sus  work | Total     (Y, work) = 3 fails. The smallest other cell of
+    #    N     10    20    10 |  40       row Y is (Y, sus) = 12, but its rectangle costs
+    #    Y     15    12     3 |  30       12 + 10 + 20 = 42; the one through (Y, no) costs
+    # Total    25    32    13 |  70       15 + 10 + 10 = 35.
     table = pd.DataFrame(
         [("N", "no", 10), ("N", "sus", 20), ("N", "work", 10)]
         + [("Y", "no", 15), ("Y", "sus", 12), ("Y", "work", 3)],
@@ -315,33 +317,57 @@ def test_a_complement_that_pairs_two_lines_is_preferred():
     checked = check_output(table, ["r", "c"], count="n", rules=ACRO)
     got = verdicts(checked, "r", "c")
     assert {k: v[2] for k, v in got.items() if v[2]} == {
-        ("N", "sus"): "secondary",
+        ("N", "no"): "secondary",
         ("N", "work"): "secondary",
-        ("Y", "sus"): "secondary",
+        ("Y", "no"): "secondary",
         ("Y", "work"): "primary",
     }
 
 
-def test_the_linear_audit_breaks_a_bridge_between_two_rectangles():
-    #        x   y   z   w        Nine cells fail (below 10). Every line has 0 or >= 2
-    #   a    3   4   5  50        suppressed cells, yet (a, z) joins the rectangle
-    #   b    6   7  20  30        {a, b} x {x, y} to {c, d} x {z, w} alone: row a minus
-    #   c   40  60   8   9        (column x + column y - row b) gives it exactly. The
-    #   d   70  80   2   1        audit suppresses the cheapest other cell of row a,
-    #                             (a, w) = 50, which closes a cycle through (a, z).
-    counts = [[3, 4, 5, 50], [6, 7, 20, 30], [40, 60, 8, 9], [70, 80, 2, 1]]
-    table = pd.DataFrame(
-        [(r, c, counts[i][j]) for i, r in enumerate("abcd") for j, c in enumerate("xyzw")],
+BRIDGE = [[3, 4, 5, 50], [6, 7, 20, 30], [40, 60, 8, 9], [70, 80, 2, 1]]
+
+
+def bridge_table():
+    #        x   y   z   w        Nine cells fail (below 10): the rectangle {a, b} x {x, y},
+    #   a    3   4   5  50        the rectangle {c, d} x {z, w}, and (a, z), which joins
+    #   b    6   7  20  30        them alone: every line has 0 or >= 2 suppressed cells, yet
+    #   c   40  60   8   9        row a minus (column x + column y - row b) gives (a, z).
+    #   d   70  80   2   1
+    return pd.DataFrame(
+        [(r, c, BRIDGE[i][j]) for i, r in enumerate("abcd") for j, c in enumerate("xyzw")],
         columns=["r", "c", "n"],
     )
-    plain = check_output(table, ["r", "c"], count="n", rules=OutputRules())
-    got = verdicts(plain, "r", "c")
-    assert [k for k, v in got.items() if v[2] == "secondary"] == [("a", "w")]
+
+
+def test_a_failing_cell_joins_the_cheapest_cycle():
+    # The rectangles through (a, z) whose other corners are already suppressed but one:
+    # {a, b} x {z, x} or {a, b} x {z, y} add only (b, z) = 20; {a, c} x {z, w} would add
+    # (a, w) = 50. So (b, z) is suppressed, and (a, z) lies on a cycle.
+    checked = check_output(bridge_table(), ["r", "c"], count="n", rules=ACRO)
+    got = verdicts(checked, "r", "c")
+    assert [k for k, v in got.items() if v[2] == "secondary"] == [("b", "z")]
     assert sum(v[2] == "primary" for v in got.values()) == 9
-    assert _determined(plain) == []
-    # Without the secondary cell, (a, z) is exactly determined (the oracle agrees).
-    primary = plain.cells["suppression"] == "primary"
-    assert _determined(plain, primary.to_numpy()) == [("a", "z")]
+    assert _determined(checked) == []
+    primary = (checked.cells["suppression"] == "primary").to_numpy()
+    assert _determined(checked, primary) == [("a", "z")]  # the oracle sees the bridge
+
+
+def test_the_line_rule_and_the_linear_audit_close_what_is_left():
+    # The safety net on its own: with the nine primary cells only, no line holds a single
+    # suppressed cell, but the audit finds the bridge (a, z) and suppresses the cheapest
+    # other inner cell of row a, (a, w) = 50, which puts (a, z) on a cycle.
+    checked = check_output(bridge_table(), ["r", "c"], count="n", rules=ACRO)
+    cells = checked.cells
+    grid = place(cells, list(range(len(cells))), ["r", "c"], "Total")
+    grid.suppressed = {k for k in range(len(cells)) if cells["suppression"].iloc[k] == "primary"}
+    at = {(cells["r"].iloc[k], cells["c"].iloc[k]): k for k in range(len(cells))}
+    assert exposed_cells(grid) == [at[("a", "z")]]
+    assert close_lines(grid) == []
+    added = grid.suppressed - {
+        k for k in range(len(cells)) if cells["suppression"].iloc[k] == "primary"
+    }
+    assert added == {at[("a", "w")]}
+    assert exposed_cells(grid) == []
 
 
 def test_layers_are_independent_tables():
@@ -480,10 +506,10 @@ def test_job_checks_a_csv_table_prints_verdicts_and_writes_the_safe_table(
         "FAIL   r=a, c=y: 4 contributor(s), fewer than the minimum of 10 [primary suppression]"
         in printed
     )
-    assert "r=a, c=x: suppressed as well" in printed and "output check: FAIL" in printed
+    assert "r=c, c=z: suppressed as well" in printed and "output check: FAIL" in printed
     safe = pd.read_csv(out / "safe.csv", dtype={"r": str, "c": str})
     hidden = safe[safe["count"].isna()][["r", "c"]].apply(tuple, axis=1).tolist()
-    assert sorted(hidden) == [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")]
+    assert sorted(hidden) == [("a", "y"), ("a", "z"), ("c", "y"), ("c", "z")]
     report = pd.read_csv(out / "report.csv")
     assert report["verdict"].value_counts().to_dict() == {"pass": 15, "fail": 1}
     summary = json.loads((out / "summary.json").read_text())

@@ -61,10 +61,11 @@ def test_quarter_labels_round_trip(spark):
 
 def test_work_after_an_activation_action(spark):
     # p1 (2016): action from 2017-02 (2017Q1); working 2017Q2..2019Q4: at +4 (2018Q1) the
-    #   4 quarters +1..+4 all worked: sustained; at +8 (2019Q1) +5..+8 too. Start quarter:
-    #   integration income (1); poverty risk 2017: Y.
+    #   4 quarters +1..+4 all worked: sustained; at +8 (2019Q1) +5..+8 too. Integration
+    #   income (1) in 2016Q2, three quarters before the start: assisted; poverty risk 2017: Y.
     # p2 (2016): from 2016-05 (2016Q2); working only at +4 (2017Q2): work; not at +8
-    #   (2018Q2): no work. No OCMW support (0); poverty risk 2016: N.
+    #   (2018Q2): no work. OCMW support only in 2016Q3, after the start: not assisted;
+    #   poverty risk 2016: N.
     # p3 (2022): from 2024-01: +4 is 2025Q1, after the data: unknown at both horizons.
     # p4 (2019): its only action started in 2018, before the reference date: left out.
     activation = spark.createDataFrame(
@@ -81,8 +82,8 @@ def test_work_after_an_activation_action(spark):
     rows = []
     for q in quarters:
         p1_working = "2017Q2" <= q <= "2019Q4"
-        rows.append((2016, q, 1, "111" if p1_working else "211", "1" if q == "2017Q1" else "0"))
-        rows.append((2016, q, 2, "111" if q == "2017Q2" else "219", "0"))
+        rows.append((2016, q, 1, "111" if p1_working else "211", "1" if q == "2016Q2" else "0"))
+        rows.append((2016, q, 2, "111" if q == "2017Q2" else "219", "3" if q == "2016Q3" else "0"))
         if q >= "2024Q1":
             rows.append((2022, q, 3, "211", None))
         rows.append((2019, q, 4, "111", "0"))
@@ -126,18 +127,18 @@ def test_shares_come_from_published_cells_only():
     checked = check_output(table, ["poverty_risk", "outcome"], count="n", rules=OutputRules())
     shares = outcome_shares(checked, {"in work": [SUSTAINED, WORK], "sustained": [SUSTAINED]})
     shares = shares.set_index("poverty_risk")
-    # (Y, work) = 3 fails. Complements: (Y, sustained) 12, the smallest of row Y; then
-    # (N, sustained) 20 for column sustained; then in row N, (N, work) 10 rather than
-    # (N, no work) 10, since it also pairs (Y, work) in column work: a rectangle.
+    # (Y, work) = 3 fails; the cheapest rectangle through it is {Y, N} x {work, no work}
+    # (15 + 10 + 10), so the shares in work of Y and N need a suppressed cell; the shares in
+    # sustained work and the totals' shares do not.
     assert shares.loc["Y", "persons"] == 30 and shares.loc["N", "persons"] == 40
-    assert pd.isna(shares.loc["Y", "in work"]) and pd.isna(shares.loc["N", "sustained"])
+    assert pd.isna(shares.loc["Y", "in work"]) and pd.isna(shares.loc["N", "in work"])
+    assert shares.loc["Y", "sustained"] == 0.4 and shares.loc["N", "sustained"] == 0.5
     assert shares.loc["Total", "in work"] == round(45 / 70, 4)
     assert shares.loc["Total", "sustained"] == round(32 / 70, 4)
-    wide = checked.wide()
-    matrix = row_shares(wide)
+    matrix = row_shares(checked.wide())
     assert list(matrix.columns) == [NO_WORK, SUSTAINED, WORK]
-    assert matrix.loc["Y", NO_WORK] == 0.5 and pd.isna(matrix.loc["Y", WORK])
-    assert matrix.loc["N", NO_WORK] == 0.25
+    assert matrix.loc["Y", SUSTAINED] == 0.4 and pd.isna(matrix.loc["Y", WORK])
+    assert pd.isna(matrix.loc["N", NO_WORK]) and matrix.loc["N", SUSTAINED] == 0.5
 
 
 def test_notebook_sessions_are_small_and_local(monkeypatch):

@@ -3,26 +3,31 @@
 A table with margins is a set of additive relations: in a two-way table every row (margin
 row included) adds up to its row total and every column to its column total; in a one-way
 table the cells add up to the total. A cell suppressed alone in such a line is its margin
-minus the others. The heuristic, per table (each combination of the layer columns):
+minus the others. Per table (each combination of the layer columns):
 
-1. **Lines.** While some line holds exactly one suppressed cell, suppress one more cell of
-   that line: inner cells before margins, non-empty cells before zeros (a suppressed zero is
-   recognised by anyone who knows the group is empty), a cell whose crossing line also holds
-   a single suppressed cell before others (one suppression serves both lines), then the
-   smallest count, then the table's order.
-2. **Linear audit.** When no line is left with one suppressed cell, check every suppressed
-   cell against all the relations together (linear algebra): a cell is exactly determined
-   when a combination of the published cells and margins gives its value (in a two-way
-   table: a suppressed cell on no cycle of suppressed cells). For such a cell, suppress the
-   eligible cell of its row chosen as in step 1 (else of its column), and go back to step 1.
+1. **Rectangles** (two-way tables). For each failing cell, in the table's order, the
+   cheapest rectangle through it: a cell of its row, a cell of its column and the cell
+   where those cross, so that the four lie on a cycle (every row and column they touch
+   holds two of them). Cells already suppressed cost nothing; among the rest, the fewest
+   margins, then the fewest zeros (a suppressed zero is recognised by anyone who knows the
+   group is empty), then the smallest sum of counts. This is the hypercube idea of
+   τ-ARGUS (GHMITER) in two dimensions, without its protection-interval requirement.
+2. **Lines** (one-way tables, and a safety net). While some line holds exactly one
+   suppressed cell, suppress one more cell of that line: inner cells before margins,
+   non-empty cells before zeros, the smallest count, the table's order.
+3. **Linear audit.** Every suppressed cell is checked against all the relations together
+   (linear algebra): a cell is exactly determined when a combination of the published
+   cells and margins gives its value (in a two-way table: a suppressed cell on no cycle of
+   suppressed cells). For such a cell, the eligible cell of its row chosen as in step 2
+   (else of its column) is suppressed, and step 2 runs again.
 
 What it guarantees: no suppressed cell can be computed exactly from the published cells and
-margins of its table. What it does not: it is not τ-ARGUS's optimal (hypercube or linear
-programming) method, so it may suppress more than needed; it gives no protection interval
-(from non-negativity an intruder may still bound a suppressed cell, e.g. below the minimum
-count, when its complements are small); it knows only the margins of its own table, not
-other tables published from the same data (linked tables), nor tables of more than two
-dimensions other than as independent layers.
+margins of its table. What it does not: it is a greedy heuristic, not τ-ARGUS's optimal
+(linear programming) method, so it may suppress more than needed; it gives no protection
+interval (from non-negativity an intruder may still bound a suppressed cell, e.g. below the
+minimum count, when its complements are small); it knows only the margins of its own
+table, not other tables published from the same data (linked tables), nor tables of more
+than two dimensions other than as independent layers.
 """
 
 from __future__ import annotations
@@ -95,6 +100,15 @@ def secondary(grid: Grid) -> tuple[set[int], list[int]]:
     primary = set(grid.suppressed)
     if not primary:
         return set(), []
+    rectangles(grid, sorted(primary))
+    stuck = close_lines(grid)
+    return grid.suppressed - primary, stuck
+
+
+def close_lines(grid: Grid) -> list[int]:
+    """Steps 2 and 3: suppress until no line holds a single suppressed cell and no
+    suppressed cell is exactly determined; return the determined cells left (nothing more
+    to suppress for them)."""
     stuck: list[int] = []
     while True:
         single = next((line for line in grid.lines if _count(line, grid.suppressed) == 1), None)
@@ -118,7 +132,36 @@ def secondary(grid: Grid) -> tuple[set[int], list[int]]:
             stuck = exposed
             break
         grid.suppressed.add(fixable)
-    return grid.suppressed - primary, stuck
+    return stuck
+
+
+def rectangles(grid: Grid, cells: list[int]) -> None:
+    """For each of ``cells`` (two-way tables with both margins), suppress the cheapest
+    rectangle through it (see the module's step 1)."""
+    if grid.row_margin is None or grid.col_margin is None:
+        return
+    at = {(r, c): k for k, (r, c) in enumerate(zip(grid.row, grid.col, strict=True))}
+    rows, cols = sorted(grid.in_row), sorted(grid.in_col)
+    for k in cells:
+        r, c = grid.row[k], grid.col[k]
+        best: tuple | None = None
+        for r2 in rows:
+            for c2 in cols:
+                corners = [at.get((r, c2)), at.get((r2, c)), at.get((r2, c2))]
+                if r2 == r or c2 == c or None in corners:
+                    continue
+                new = [j for j in corners if j is not None and j not in grid.suppressed]
+                cost = (
+                    sum(grid.is_margin(j) for j in new),
+                    sum(grid.counts[j] == 0 for j in new),
+                    sum(grid.counts[j] for j in new),
+                    r2,
+                    c2,
+                )
+                if best is None or cost < best[0]:
+                    best = (cost, new)
+        if best is not None:
+            grid.suppressed.update(best[1])
 
 
 def _count(line: list[int], suppressed: set[int]) -> int:
@@ -127,23 +170,11 @@ def _count(line: list[int], suppressed: set[int]) -> int:
 
 def _choose(grid: Grid, line: list[int]) -> int | None:
     """The eligible cell of ``line`` to suppress next: inner before margin, non-zero before
-    zero, one whose crossing line also holds a single suppressed cell (one suppression then
-    serves two lines), the smallest count, then the table's order."""
+    zero, the smallest count, then the table's order."""
     free = [k for k in line if k not in grid.suppressed]
     if not free:
         return None
-    along_row = all(grid.row[j] == grid.row[line[0]] for j in line)
-
-    def crossing(k: int) -> list[int]:
-        if along_row:
-            return grid.in_col[grid.col[k]] if grid.row_margin is not None else []
-        return grid.in_row[grid.row[k]] if grid.col_margin is not None else []
-
-    def key(k: int) -> tuple:
-        closes = _count(crossing(k), grid.suppressed) == 1
-        return (grid.is_margin(k), grid.counts[k] == 0, not closes, grid.counts[k], k)
-
-    return min(free, key=key)
+    return min(free, key=lambda k: (grid.is_margin(k), grid.counts[k] == 0, grid.counts[k], k))
 
 
 def exposed_cells(grid: Grid) -> list[int]:

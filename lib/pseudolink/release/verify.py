@@ -9,7 +9,8 @@ receives a release: nothing here needs the trusted area.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -57,13 +58,34 @@ def read_json(spark: SparkSession, uri: str) -> dict:
     return json.loads(fs.read_bytes(uri).decode("utf-8"))
 
 
+class Tables(Mapping[str, DataFrame]):
+    """The release's tables by name, each opened as a Delta table when first used."""
+
+    def __init__(self, spark: SparkSession, folder: str, names: list[str]) -> None:
+        self.spark, self.folder, self.names = spark, folder, list(names)
+        self.opened: dict[str, DataFrame] = {}
+
+    def __getitem__(self, name: str) -> DataFrame:
+        if name not in self.names:
+            raise KeyError(f"{self.folder}: no table '{name}' (tables: {', '.join(self.names)})")
+        if name not in self.opened:
+            self.opened[name] = self.spark.read.format("delta").load(f"{self.folder}/{name}")
+        return self.opened[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
 @dataclass
 class Release:
-    """An opened release: its folder, manifest and tables (lazy Spark DataFrames)."""
+    """An opened release: its folder, its manifest and its tables (Spark DataFrames)."""
 
     folder: str
     manifest: dict
-    tables: dict[str, DataFrame] = field(default_factory=dict)
+    tables: Mapping[str, DataFrame]
 
     @property
     def release_id(self) -> str:
@@ -71,14 +93,11 @@ class Release:
 
 
 def open_release(spark: SparkSession, path: str) -> Release:
-    """Find the release at ``path`` (see :func:`find_release`) and open every table its
-    manifest lists as a Delta table."""
+    """Find the release at ``path`` (see :func:`find_release`); its tables are the Delta
+    tables its manifest lists, opened when first used."""
     folder = find_release(spark, path)
     manifest = read_json(spark, f"{folder}/{MANIFEST}")
-    tables = {
-        name: spark.read.format("delta").load(f"{folder}/{name}") for name in manifest["tables"]
-    }
-    return Release(folder, manifest, tables)
+    return Release(folder, manifest, Tables(spark, folder, list(manifest["tables"])))
 
 
 def scra_tables(scra: dict) -> dict[str, pd.DataFrame]:

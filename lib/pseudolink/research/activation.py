@@ -12,9 +12,10 @@ follow-up (start year from the population's reference year), and at each horizon
   are not in the denominator at that horizon.
 
 Breakdowns: ``poverty_risk`` (ADI's monetary poverty risk of the start year) and
-``social_assistance`` (Y when the KSZ OCMW support type of the start quarter is one of
-``assistance_codes``: the social integration income or its equivalent; N otherwise; empty
-when unknown).
+``social_assistance``: Y when the KSZ OCMW support type shows any support (a code other
+than ``no_support``: the integration income or its equivalent, an employment trajectory, a
+GPMI or other assistance) in the start quarter or the ``lookback`` quarters before it; N
+when it shows none in the quarters known; empty when none of them is known.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def activation_outcomes(
     adi: DataFrame,
     horizons: tuple[int, ...] = (4, 8),
     sustain: int = 4,
-    assistance_codes: tuple[str, ...] = ("1", "2"),
+    lookback: int = 3,
+    no_support: str = "0",
 ) -> DataFrame:
     """One row per person and population with a first action: ``start_quarter``,
     ``poverty_risk``, ``social_assistance`` and ``outcome_<h>`` per horizon."""
@@ -55,13 +57,12 @@ def activation_outcomes(
         "person_id",
         quarter_index(F.col("quarter")).alias("_q"),
         F.col("socio_economic_position").startswith("1").alias("_working"),
-        F.col("ocmw_support").isin(*assistance_codes).alias("_assisted"),
+        (F.col("ocmw_support") != F.lit(no_support)).alias("_assisted"),
     )
     joined = first.join(positions, ["population", "person_id"], "left")
     offset = F.col("_q") - F.col("_start")
-    aggs = [
-        F.max(F.when(offset == 0, F.col("_assisted").cast("int"))).alias("_assisted"),
-    ]
+    before = (offset >= -lookback) & (offset <= 0)
+    aggs = [F.max(F.when(before, F.col("_assisted").cast("int"))).alias("_assisted")]
     for h in horizons:
         window = (offset > h - sustain) & (offset <= h)
         aggs += [
