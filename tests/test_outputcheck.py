@@ -216,6 +216,35 @@ def test_spark_microdata_cells_sum_each_contributor(spark):
     assert safe["count"].isna().tolist() == [True, False, True, True, False]
 
 
+def test_spark_microdata_p_ratio_zero_and_a_rectangle(spark):
+    # With the NK rule on the largest contributor (n = 1, k = 0.9):
+    #   (a, x): 10 persons, 500 + 460 + 8 x 5 = 1000: p-ratio 40 / 500 = 8 %: fails;
+    #   (a, y) and (b, x): 12 persons of 10: pass; (b, y): nobody: a zero, for review.
+    # Margins pass (row a: 22 persons, 1120, (1120 - 960) / 500 = 32 %). The rectangles
+    # through (a, x): {a, b} x {x, y} adds (a, y), (b, x) and the zero (b, y); every other
+    # one needs two margin cells, and margins come before zeros in the cost.
+    rows = [("a", "x", "p1", 500.0), ("a", "x", "p2", 460.0)]
+    rows += [("a", "x", f"s{i}", 5.0) for i in range(8)]
+    rows += [("a", "y", f"t{i}", 10.0) for i in range(12)]
+    rows += [("b", "x", f"u{i}", 10.0) for i in range(12)]
+    df = spark.createDataFrame(rows, "r string, c string, person string, v double")
+    rules = OutputRules(dominance=Dominance(n=1, k=0.9))
+    checked = check_output(df, ["r", "c"], value="v", contributor="person", rules=rules)
+    got = verdicts(checked, "r", "c")
+    assert got[("a", "x")] == ("fail", "p_ratio", "primary")
+    assert got[("b", "y")] == ("review", "zero", "secondary")
+    assert got[("a", "y")] == got[("b", "x")] == ("pass", "", "secondary")
+    assert all(v == ("pass", "", "") for k, v in got.items() if "Total" in k)
+    cells = checked.cells.set_index(["r", "c"])
+    assert cells.loc[("a", "Total"), ["count", "total", "top1", "top2"]].tolist() == [
+        22,
+        1120,
+        500,
+        460,
+    ]
+    assert cells.loc[("b", "y"), ["count", "total"]].tolist() == [0, 0]
+
+
 def test_spark_microdata_counts_rows_without_a_contributor(spark):
     df = spark.createDataFrame([("x",)] * 12 + [("y",)] * 3, "g string")
     checked = check_output(df, "g", margins=False, rules=ACRO)

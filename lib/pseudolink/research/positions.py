@@ -53,9 +53,9 @@ def quarter_label(index: Column) -> Column:
 
 
 def transitions(ksz: DataFrame, groups: dict[str, str] | None = None) -> DataFrame:
-    """One row per person, population and pair of consecutive quarters: the position group
-    in the quarter (``from_position``) and in the next (``to_position``), and
-    ``transitions`` = 1 (to sum). Quarters without a position pair are left out."""
+    """Per population, person and pair of position groups (``from_position`` in a quarter,
+    ``to_position`` in the next): ``transitions``, how many times the person made it, over
+    every pair of consecutive quarters with a position (a missing quarter breaks a pair)."""
     keys = ["population", "person_id", "_q"]
     positions = ksz.select(
         "population",
@@ -69,11 +69,10 @@ def transitions(ksz: DataFrame, groups: dict[str, str] | None = None) -> DataFra
         (F.col("_q") - 1).alias("_q"),
         F.col("_position").alias("to_position"),
     )
-    return positions.join(following, keys, "inner").select(
-        "population",
-        "person_id",
-        quarter_label(F.col("_q")).alias("quarter"),
-        F.col("_position").alias("from_position"),
-        "to_position",
-        F.lit(1).alias("transitions"),
+    return (
+        positions.join(following, keys, "inner")
+        .groupBy(
+            "population", "person_id", F.col("_position").alias("from_position"), "to_position"
+        )
+        .agg(F.count(F.lit(1)).alias("transitions"))
     )

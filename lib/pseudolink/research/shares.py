@@ -1,7 +1,9 @@
 """Shares computed from an output-checked two-way table, from its published cells only.
 
 A share of a suppressed cell would give the cell back (share x row total), so a share is
-shown only when every cell it needs is published; otherwise it is empty.
+computed only from published figures: the listed outcome cells over the row total, or, when
+one of those is suppressed, the row total minus the other outcome cells (all published);
+otherwise it is empty.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from pseudolink.outputcheck import CheckedTable
 def outcome_shares(checked: CheckedTable, shares: dict[str, list[str]]) -> pd.DataFrame:
     """Per layer and row category (margin included) of a two-way checked table whose
     columns are outcomes: the published row total (``persons``) and, for each entry of
-    ``shares``, the share of the row in the listed outcome columns (empty when one of them
-    or the row total is suppressed)."""
+    ``shares``, the share of the row in the listed outcome columns (see the module)."""
     row, col = checked.by
     label = checked.rules.margin_label
     safe = checked.safe()
@@ -23,11 +24,14 @@ def outcome_shares(checked: CheckedTable, shares: dict[str, list[str]]) -> pd.Da
     wide = safe.pivot(index=keys, columns=col, values="count")
     totals = wide[label].astype("Float64")
     out = pd.DataFrame({"persons": totals.astype("Int64")})
+    usable = totals.notna() & (totals > 0)
+    outcomes = [c for c in wide.columns if c != label]
     for name, columns in shares.items():
-        present = [c for c in columns if c in wide.columns]
-        part = wide[present].astype("Float64")
-        known = part.notna().all(axis=1) & totals.notna() & (totals > 0)
-        out[name] = (part.sum(axis=1) / totals).where(known).round(4)
+        listed = wide[[c for c in columns if c in wide.columns]].astype("Float64")
+        others = wide[[c for c in outcomes if c not in columns]].astype("Float64")
+        direct = (listed.sum(axis=1) / totals).where(listed.notna().all(axis=1) & usable)
+        rest = ((totals - others.sum(axis=1)) / totals).where(others.notna().all(axis=1) & usable)
+        out[name] = direct.fillna(rest).round(4)
     return out.reset_index()
 
 
