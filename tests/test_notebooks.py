@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 from pseudolink.config import uri_to_local_path
 
@@ -100,8 +101,11 @@ def executed(released, repo, tmp_path_factory):
             client = NotebookClient(
                 nb,
                 kernel_name=KERNEL,
-                timeout=600,
+                timeout=1200,  # per cell
+                startup_timeout=300,
                 resources={"metadata": {"path": str(repo / "notebooks")}},
+                # The kernel's JVM removes its temporary folders when it exits: let it.
+                config=Config({"KernelManager": {"shutdown_wait_time": 60.0}}),
             )
             started = time.monotonic()
             client.execute()  # raises CellExecutionError, with the cell, on any error
