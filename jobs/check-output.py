@@ -25,7 +25,6 @@ suppressed in safe.csv); 2: bad input. Details: docs/outputcheck.md.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from pseudolink import cli
@@ -114,26 +113,7 @@ def main(ctx: cli.JobContext) -> int:
         where=args.table,
     )
     out = Path(args.out or f"checked-{name}")
-    out.mkdir(parents=True, exist_ok=True)
-    checked.safe().to_csv(out / "safe.csv", index=False)
-    checked.report().to_csv(out / "report.csv", index=False)
-    summary = {
-        "table": args.table,
-        "by": checked.by,
-        "layers": checked.layers,
-        "passed": checked.passed,
-        "verdicts": checked.verdicts,
-        "suppressed": int(checked.suppressed.sum()),
-        "summary": checked.summary(),
-        "rules": {
-            "min_count": rules.min_count,
-            "dominance": {"n": rules.dominance.n, "k": rules.dominance.k},
-            "p_ratio": rules.p_ratio,
-            "zeros": rules.zeros,
-            "secondary_suppression": rules.secondary_suppression,
-        },
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    checked.write(out, table=args.table)
     for line in checked.lines(args.show):
         print(line)
     if len(checked.cells) > args.show:

@@ -10,7 +10,8 @@ limits: docs/outputcheck.md.
     checked.report()    # per cell: verdict, reasons, suppression (stays in the group)
 """
 
-from pseudolink.outputcheck.check import CheckedTable, check_output
+from pseudolink.outputcheck.check import check_output
 from pseudolink.outputcheck.rules import OutputRules, load_output_rules
+from pseudolink.outputcheck.table import CheckedTable
 
 __all__ = ["CheckedTable", "OutputRules", "check_output", "load_output_rules"]

@@ -15,7 +15,6 @@ Then failing cells are suppressed, and more cells so that the margins do not giv
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -23,7 +22,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from pseudolink.errors import InputError
-from pseudolink.masking import mask_insz
 from pseudolink.outputcheck.cells import (
     MISSING_LABEL,
     cell_stats,
@@ -38,6 +36,7 @@ from pseudolink.outputcheck.source import (
     require_columns,
 )
 from pseudolink.outputcheck.suppress import SECONDARY, suppress
+from pseudolink.outputcheck.table import CheckedTable
 from pseudolink.outputcheck.verdicts import pandas_verdicts, with_verdicts
 
 COMPLEMENT_WORDS = "suppressed as well, so that the margins do not give a failing cell back"
@@ -45,101 +44,6 @@ NOT_PROTECTED = (
     "{n} suppressed cell(s) can still be computed exactly from the margins and nothing is "
     "left to suppress: do not publish the margins of this table"
 )
-
-
-@dataclass
-class CheckedTable:
-    """Every cell and margin of a checked table, with its verdict and suppression."""
-
-    cells: pd.DataFrame  # layers, by, count, [total, top1..], verdict, reason, rules, suppression
-    by: list[str]
-    layers: list[str]
-    magnitude: bool
-    rules: OutputRules
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        """No cell fails (cells for review still need a person's decision)."""
-        return not (self.cells["verdict"] == "fail").any()
-
-    @property
-    def verdicts(self) -> dict[str, int]:
-        counts = self.cells["verdict"].value_counts()
-        return {v: int(counts.get(v, 0)) for v in ("pass", "review", "fail")}
-
-    @property
-    def suppressed(self) -> pd.Series:
-        return self.cells["suppression"] != ""
-
-    def figures(self) -> list[str]:
-        return ["count", "total"] if self.magnitude else ["count"]
-
-    def report(self) -> pd.DataFrame:
-        """Per cell: the figures, the verdict, the reasons in words and the suppression (for
-        the output checker; it holds the suppressed values, so it stays in the group)."""
-        out = self.cells[[*self.layers, *self.by, *self.figures(), "verdict", "reason"]].copy()
-        out["rules"] = self.cells["rules"].map(lambda x: ",".join(x))
-        out["suppression"] = self.cells["suppression"]
-        return out
-
-    def safe(self) -> pd.DataFrame:
-        """The table that may leave: suppressed figures are empty."""
-        out = self.cells[[*self.layers, *self.by]].copy()
-        hidden = self.suppressed
-        out["count"] = self.cells["count"].astype("Int64").mask(hidden)
-        if self.magnitude:
-            out["total"] = self.cells["total"].astype("Float64").mask(hidden)
-        return out
-
-    def wide(self, value: str = "count", **layer: Any) -> pd.DataFrame:
-        """The safe table of one layer (``population="2016"``) as rows x columns (two-way) or
-        one column (one-way), margins last; suppressed cells are <NA>."""
-        safe = self.safe()
-        for name, v in layer.items():
-            safe = safe[safe[name] == str(v)]
-        if len(self.by) == 1:
-            return safe.set_index(self.by[0])[[value]]
-        row, col = self.by
-        table = safe.pivot(index=row, columns=col, values=value)
-        return table.loc[
-            _order(safe[row].tolist(), self.rules.margin_label),
-            _order(safe[col].tolist(), self.rules.margin_label),
-        ]
-
-    def summary(self) -> str:
-        """One paragraph, without any cell's figures."""
-        v = self.verdicts
-        kinds = self.cells["suppression"].value_counts()
-        broken: dict[str, int] = {}
-        for names in self.cells["rules"]:
-            for n in names:
-                broken[n] = broken.get(n, 0) + 1
-        rules = ", ".join(f"{n} {c}" for n, c in sorted(broken.items())) or "none"
-        text = (
-            f"{len(self.cells)} cells (margins included): {v['pass']} pass, {v['review']} "
-            f"review, {v['fail']} fail; suppressed: {int(kinds.get('primary', 0))} primary, "
-            f"{int(kinds.get(SECONDARY, 0))} secondary; rules broken: {rules}."
-        )
-        return " ".join([text, *self.notes])
-
-    def lines(self, limit: int | None = None) -> list[str]:
-        """Per cell, its verdict and reasons in words; failing and review cells first."""
-        order = {"fail": 0, "review": 1, "pass": 2}
-        cells = self.cells.assign(_o=self.cells["verdict"].map(order)).sort_values(
-            "_o", kind="stable"
-        )
-        out = []
-        for _, c in cells.head(limit).iterrows():
-            where = ", ".join(f"{k}={c[k]}" for k in [*self.layers, *self.by])
-            extra = f" [{c['suppression']} suppression]" if c["suppression"] else ""
-            out.append(mask_insz(f"{c['verdict'].upper():<6} {where}: {c['reason']}{extra}") or "")
-        return out
-
-
-def _order(values: list[str], label: str) -> list[str]:
-    seen = list(dict.fromkeys(values))
-    return [v for v in seen if v != label] + ([label] if label in seen else [])
 
 
 def check_output(
