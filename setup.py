@@ -20,6 +20,7 @@ def _versions() -> dict[str, str]:
 
 
 V = _versions()
+NOTEBOOKS = ["ipykernel>=6.29,<8", "nbclient>=0.10,<0.12", "nbformat>=5.9,<6"]
 
 setup(
     name="pseudolink",
@@ -43,12 +44,15 @@ setup(
         "paramiko>=5.1,<6",
     ],
     extras_require={
+        # Running the notebooks of notebooks/ (nbclient executes them in an ipykernel).
+        "notebooks": NOTEBOOKS,
         "test": [
             "pytest>=8,<10",
             "chispa>=0.10,<0.13",
             "ruff>=0.15,<0.18",
             "hypothesis>=6.100,<7",
             "python-stdnum>=1.20,<3",
+            *NOTEBOOKS,
         ],
     },
 )

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from shared import PASSPHRASE
+from shared import PASSPHRASE, RELEASE_ID
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -95,13 +95,13 @@ def pseudonymised(demo):
 
 @pytest.fixture(scope="session")
 def released(pseudonymised):
-    """The demo's release 'test-release', made once for the suite (test_release.py checks
-    it; test_deliver.py packages a copy): (ctx, root, outcome, release rules)."""
+    """The demo's release RELEASE_ID, made once for the suite (test_release.py checks it;
+    test_deliver.py packages a copy; the notebooks read it): (ctx, root, outcome, rules)."""
     from pseudolink.release.rules import load_rules
     from pseudolink.stages import release
 
     ctx, root, _, _ = pseudonymised
-    outcome = release.run(ctx, "test-release")
+    outcome = release.run(ctx, RELEASE_ID)
     return ctx, root, outcome, load_rules(ctx.config.conf_dir)
 
 

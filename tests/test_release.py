@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 from pyspark.sql import functions as F
+from shared import RELEASE_ID
 
 from pseudolink.config import uri_to_local_path
 from pseudolink.errors import InputError
@@ -19,7 +20,7 @@ from pseudolink.stages import release
 from pseudolink.stages.pseudonymise import output_path
 
 pytestmark = pytest.mark.slow
-RID = "test-release"  # the release of the `released` fixture (conftest.py)
+RID = RELEASE_ID  # the release of the `released` fixture (conftest.py)
 
 
 def load(spark, path):
@@ -113,7 +114,7 @@ def test_no_identifier_in_any_released_table(released, spark):
 def test_an_existing_release_id_is_refused(released):
     ctx, root, outcome, rules = released
     with pytest.raises(InputError, match="exists and is complete"):
-        release.run(ctx, RID)
+        release.run(ctx, RELEASE_ID)
 
 
 def test_a_release_that_cannot_pass_is_refused(released, tmp_path, repo, spark):

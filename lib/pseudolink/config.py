@@ -35,6 +35,13 @@ def to_uri(path: str, base: str | os.PathLike[str] | None = None) -> str:
     return Path(base or os.getcwd(), path).resolve().as_uri()
 
 
+def project_conf_dir() -> Path:
+    """This project's conf/ folder (``$PSEUDOLINK_HOME/conf``, else the checkout's): for
+    notebooks and library calls that run without a job's config."""
+    home = os.environ.get("PSEUDOLINK_HOME")
+    return Path(home) / "conf" if home else Path(__file__).resolve().parents[2] / "conf"
+
+
 def uri_to_local_path(uri: str) -> Path:
     """The local path of a ``file://`` URI, for the few steps that need the local disk."""
     if uri.startswith("file://"):

@@ -87,3 +87,19 @@ def build_spark(
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("PSEUDOLINK_SPARK_LOG_LEVEL", "WARN"))
     return spark
+
+
+def notebook_spark(app_name: str = "pseudolink-notebook") -> SparkSession:
+    """A small local session for a notebook: ``$PSEUDOLINK_MASTER`` or local[2], 2 shuffle
+    partitions, 2 GB of driver memory (``$PSEUDOLINK_DRIVER_MEMORY``), no UI; Delta on and
+    the same redaction as every job."""
+    return build_spark(
+        SparkSettings(app_name=app_name, shuffle_partitions=2),
+        master=os.environ.get("PSEUDOLINK_MASTER", "local[2]"),
+        conf={
+            "spark.ui.enabled": "false",
+            "spark.default.parallelism": "2",
+            "spark.driver.memory": os.environ.get("PSEUDOLINK_DRIVER_MEMORY", "2g"),
+            "spark.sql.adaptive.enabled": "true",
+        },
+    )

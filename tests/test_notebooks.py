@@ -1,0 +1,165 @@
+"""The three notebooks of notebooks/, run top to bottom with nbclient in a Jupyter kernel of
+this environment, on the suite's demo release; and the committed files, outputs stripped."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from traitlets.config import Config
+
+from pseudolink.config import uri_to_local_path
+
+NOTEBOOKS = (
+    "01_delivery_validation.ipynb",
+    "02_release_validation.ipynb",
+    "03_research_starter.ipynb",
+)
+KERNEL = "pseudolink-tests"
+INSZ_LIKE = re.compile(r"(?<![0-9])[0-9]{11}(?![0-9])")
+
+
+def test_committed_notebooks_are_stripped_and_take_one_parameter(repo):
+    for name in NOTEBOOKS:
+        nb = nbformat.read(repo / "notebooks" / name, as_version=4)
+        nbformat.validate(nb)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(c.outputs == [] and c.execution_count is None for c in code), name
+        first = code[0]
+        assert first.metadata.get("tags") == ["parameters"], name
+        assert 'ROOT = os.environ.get("PSEUDOLINK_ROOT", "../data")' in first.source, name
+        assert sum("PSEUDOLINK_ROOT" in c.source for c in code) == 1, name
+        assert any("notebook_spark(" in c.source for c in code), name
+
+
+def kernel_spec(folder: Path) -> Path:
+    """A kernel spec that runs this interpreter (the project's .venv), whatever other
+    'python3' kernels the machine has; ``folder`` goes on JUPYTER_PATH."""
+    spec = folder / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": KERNEL}))
+    return folder
+
+
+class Run:
+    """An executed notebook: its cells with outputs, and how long it took."""
+
+    def __init__(self, nb: nbformat.NotebookNode, seconds: float) -> None:
+        self.nb, self.seconds = nb, seconds
+
+    def outputs(self) -> list[dict]:
+        return [o for c in self.nb.cells if c.cell_type == "code" for o in c.outputs]
+
+    def images(self) -> int:
+        return sum("image/png" in o.get("data", {}) for o in self.outputs())
+
+    def summary(self) -> dict:
+        found = [
+            o["data"]["application/json"]
+            for o in self.outputs()
+            if "application/json" in o.get("data", {})
+        ]
+        assert len(found) == 1
+        return found[0]
+
+    def text(self) -> str:
+        parts = []
+        for o in self.outputs():
+            parts.append(o.get("text", ""))
+            for kind, value in o.get("data", {}).items():
+                if not kind.startswith("image/"):
+                    parts.append(value if isinstance(value, str) else json.dumps(value))
+        return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def executed(released, repo, tmp_path_factory):
+    """Each notebook in its own kernel: the two for the trusted third party on the demo's
+    data root, the research starter on a copy of the release folder alone (no data root
+    around it), as a researcher receives it."""
+    ctx, root, outcome, _ = released
+    work = tmp_path_factory.mktemp("notebooks")
+    received = work / "received" / outcome.release_id
+    shutil.copytree(uri_to_local_path(outcome.folder), received)
+    roots = {NOTEBOOKS[0]: root, NOTEBOOKS[1]: root, NOTEBOOKS[2]: received}
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JUPYTER_PATH", str(kernel_spec(work / "jupyter")))
+    mp.setenv("PSEUDOLINK_DRIVER_MEMORY", "1g")
+    runs = {}
+    try:
+        for name in NOTEBOOKS:
+            mp.setenv("PSEUDOLINK_ROOT", str(roots[name]))
+            nb = nbformat.read(repo / "notebooks" / name, as_version=4)
+            client = NotebookClient(
+                nb,
+                kernel_name=KERNEL,
+                timeout=1200,  # per cell
+                startup_timeout=300,
+                resources={"metadata": {"path": str(repo / "notebooks")}},
+                # The kernel's JVM removes its temporary folders when it exits: let it.
+                config=Config({"KernelManager": {"shutdown_wait_time": 60.0}}),
+            )
+            started = time.monotonic()
+            client.execute()  # raises CellExecutionError, with the cell, on any error
+            runs[name] = Run(nb, time.monotonic() - started)
+            nbformat.write(nb, work / name)  # the executed copy, for a look after a failure
+            print(f"{name}: {runs[name].seconds:.0f} s")
+    finally:
+        mp.undo()
+    return runs, ctx, outcome
+
+
+@pytest.mark.slow
+def test_delivery_validation_counts_every_delivered_row(executed, demo):
+    runs, _, _ = executed
+    _, _, reports, sizes = demo
+    run = runs[NOTEBOOKS[0]]
+    summary = run.summary()
+    assert summary["received"] == sum(r.rows for r in reports)
+    assert summary["accepted"] == sum(r.accepted for r in reports)
+    assert summary["quarantined"] == 0  # the demo's deliveries are clean
+    followed = {int(p): n for p, n in summary["followed_on_reference_date"].items()}
+    assert followed == {year: s["index"] + s["members"] for year, s in sizes.items()}
+    assert summary["linked"] > 0
+    assert run.images() == 5  # deliveries, linkage, follow-up, moves, distributions
+
+
+@pytest.mark.slow
+def test_release_validation_finds_the_release_sound(executed):
+    runs, _, outcome = executed
+    run = runs[NOTEBOOKS[1]]
+    summary = run.summary()
+    assert summary["release_id"] == outcome.release_id and summary["verdict"] == "pass"
+    assert summary["manifest_problems"] == 0 and summary["identifier_findings"] == 0
+    assert summary["records_below_k"] == 0 and summary["persons_below_k"] == 0
+    assert summary["records"] == outcome.tables["demobel"]
+    loss = outcome.scra["information_loss"]["suppressions"]
+    assert summary["suppressions"] == sum(loss.values()) > 0
+    assert run.images() == 3  # risk, suppressions, cell sizes
+
+
+@pytest.mark.slow
+def test_research_starter_shows_only_checked_tables(executed):
+    runs, _, outcome = executed
+    run = runs[NOTEBOOKS[2]]
+    summary = run.summary()
+    assert summary["release_id"] == outcome.release_id
+    assert summary["tables_checked"] == 5  # transitions, and 2 horizons x 2 breakdowns
+    assert summary["smallest_published_count"] >= 10
+    assert summary["persons_with_an_action"] > 0
+    assert run.images() == 2  # transition matrices, work after activation
+
+
+@pytest.mark.slow
+def test_no_national_number_in_any_notebook_output(executed):
+    runs, _, _ = executed
+    for name, run in runs.items():
+        assert not INSZ_LIKE.search(run.text()), name
