@@ -286,7 +286,7 @@ def _release(ctx: JobContext, persons: int) -> dict:
 
 def _purge(ctx: JobContext, persons: int) -> dict:
     """The KSZ and VDAB data destroyed (the generated inbox kept for reruns)."""
-    done, seconds = _timed(lambda: purge.run(ctx, f"benchmark-{persons}", inbox=False))
+    done, seconds = _timed(ctx, lambda: purge.run(ctx, f"benchmark-{persons}", inbox=False))
     tables = {p: s for p, s in done["summary"].items() if s["kind"] != "folder"}
     rows = sum(s["rows"] or 0 for s in tables.values())
     return _stage(
@@ -308,7 +308,7 @@ def _deliver(ctx: JobContext, persons: int) -> dict:
     rid = f"benchmark-{persons}"
     for path in (f"{ctx.config.zone('outbox')}/{rid}", f"{ctx.config.zone('trusted')}/deliveries"):
         HadoopFs(ctx.spark).delete(path)
-    done, seconds = _timed(lambda: deliver.run(ctx, rid))
+    done, seconds = _timed(ctx, lambda: deliver.run(ctx, rid))
     released = json.loads(
         HadoopFs(ctx.spark).read_bytes(f"{ctx.config.zone('release')}/{rid}/manifest.json")
     )
