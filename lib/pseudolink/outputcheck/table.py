@@ -104,11 +104,6 @@ class CheckedTable:
             out.append(mask_insz(f"{c['verdict'].upper():<6} {where}: {c['reason']}{extra}") or "")
         return out
 
-
-def _order(values: list[str], label: str) -> list[str]:
-    seen = list(dict.fromkeys(values))
-    return [v for v in seen if v != label] + ([label] if label in seen else [])
-
     def as_dict(self) -> dict[str, Any]:
         """What was checked, with which rules, and the verdicts (no cell's figures)."""
         r = self.rules
