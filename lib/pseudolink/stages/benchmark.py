@@ -93,6 +93,21 @@ def _is_descendant(pid: int, ancestor: int) -> bool:
     return False
 
 
+def ensure_data(ctx: JobContext, persons: int) -> dict:
+    """The benchmark data of ``persons`` in the root: generated into an empty root, or
+    checked (made by the benchmark, for as many persons); nothing is removed."""
+    marker = uri_to_local_path(ctx.config.root) / MARKER / "generate.json"
+    if marker.exists():
+        made = json.loads(marker.read_text())
+        if made["persons"] != persons:
+            raise InputError(
+                f"{ctx.config.root}: its data were generated for {made['persons']} persons, "
+                f"not {persons}: use another --root"
+            )
+        return {**made, "reused": True}
+    return prepare_root(ctx, persons)
+
+
 def prepare_root(ctx: JobContext, persons: int, keep_derived: bool | str = False) -> dict:
     """Generate into an empty root (marked as a benchmark root), or reuse its data; the
     derived zones of an earlier run are removed so every run starts at the inbox."""
