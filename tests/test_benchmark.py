@@ -87,3 +87,10 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(small_reference, spa
     assert not (copy / "bronze").exists() and (copy / "inbox").exists()
     with pytest.raises(InputError, match="generated for 200 persons"):
         benchmark.prepare_root(ctx, 300)
+    # --generate-only on data that are there: checked, reused, nothing removed.
+    (copy / "release" / "kept").mkdir(parents=True)
+    made = benchmark.ensure_data(ctx, 200)
+    assert made["reused"] is True and made["rows"] == first["generate"]["rows"]
+    assert (copy / "release" / "kept").exists()
+    with pytest.raises(InputError, match="generated for 200 persons"):
+        benchmark.ensure_data(ctx, 300)
