@@ -100,7 +100,12 @@ def test_killed_four_times_then_rerun_equals_an_uninterrupted_run(
     ours = table(spark, root, "bronze/_ingest_report").select(*columns)
     theirs = table(spark, reference, "bronze/_ingest_report").select(*columns)
     assert ours.exceptAll(theirs).count() == 0 and theirs.exceptAll(ours).count() == 0
-    for kind in ("ksz/ksz_quarterly", "statbel/demobel", "vdab/vdab_quarterly"):
-        assert table(spark, root, f"bronze/{kind}").count() == (
-            table(spark, reference, f"bronze/{kind}").count()
+    for kind in ("demobel", "census", "adi"):
+        assert table(spark, root, f"bronze/statbel/{kind}").count() == (
+            table(spark, reference, f"bronze/statbel/{kind}").count()
         )
+    # Then the run purged the KSZ and VDAB data, as the reference run did, and delivered.
+    for source in ("ksz", "vdab"):
+        assert not (root / "bronze" / source).exists() and not (root / "inbox" / source).exists()
+        assert not (reference / "bronze" / source).exists()
+    assert "package:" in output
