@@ -149,14 +149,16 @@ def trajectories(
     person: str = "person_id",
     by: tuple[str, ...] = ("population",),
     year: str = "year",
+    extra: tuple[Column, ...] = (),
 ) -> DataFrame:
     """Per person of each population: ``_traj``, the sorted (year, keys) entries of the
-    years that have at least one key (an empty array when none has)."""
+    years that have at least one key (an empty array when none has), and the ``extra``
+    aggregates in the same pass."""
     enc = encoded(keys)
     entry = F.concat_ws("\u001f", F.col(year).cast("string"), *enc)
     some = reduce(lambda a, b: a | b, [F.col(k).isNotNull() for k in keys])
     return df.groupBy(*by, person).agg(
-        F.sort_array(F.collect_list(F.when(some, entry))).alias("_traj")
+        F.sort_array(F.collect_list(F.when(some, entry))).alias("_traj"), *extra
     )
 
 
@@ -166,15 +168,18 @@ def longitudinal_frequencies(
     person: str = "person_id",
     by: tuple[str, ...] = ("population",),
     year: str = "year",
+    extra: tuple[Column, ...] = (),
 ) -> DataFrame:
     """Per person of each population: ``long_fk``, the persons sharing their trajectory
-    (every person of the population when the trajectory is empty), and ``long_risk``."""
-    traj = trajectories(df, keys, person, by, year)
+    (every person of the population when the trajectory is empty), and ``long_risk``;
+    with the ``extra`` per-person aggregates (named columns), computed in the same pass."""
+    traj = trajectories(df, keys, person, by, year, extra)
     sizes = traj.groupBy(*by).agg(F.count(F.lit(1)).alias("_persons"))
     shared = traj.groupBy(*by, "_traj").agg(F.count(F.lit(1)).alias("_same"))
     out = traj.join(shared, [*by, "_traj"]).join(sizes, list(by))
     long_fk = F.when(F.size("_traj") == 0, F.col("_persons")).otherwise(F.col("_same"))
-    return out.select(*by, person, "_traj", long_fk.alias("long_fk")).withColumn(
+    kept = [c for c in traj.columns if c not in (*by, person, "_traj")]
+    return out.select(*by, person, "_traj", long_fk.alias("long_fk"), *kept).withColumn(
         "long_risk", F.lit(1.0) / F.col("long_fk")
     )
 

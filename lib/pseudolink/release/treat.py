@@ -31,6 +31,7 @@ from pseudolink.release.rules import ReleaseRules
 from pseudolink.release.scra import frequencies, longitudinal_frequencies
 
 ID_COLUMNS = ("population", "year", "person_id", "household_id")
+CHANGED = "_changed"  # the flag of the records a suppression round changed
 Materialise = Callable[[DataFrame], DataFrame]
 
 
@@ -126,25 +127,37 @@ def treat(
         result.rounds.append(Round("recode", f"{qi} to level {levels[qi]}", records, persons))
         log(f"SCRA: {qi} to level {levels[qi]}: {records} records, {persons} persons small")
     result.levels = dict(levels)
-    # Suppression: each round scores the frame once (materialised with its fk), suppresses
-    # from that score, and counts the persons across the years only once no yearly small
-    # cell is left (until then they are not counted: None in the round's figures).
+    # Suppression. Each round materialises three frames, so no aggregation is computed
+    # twice: the suppressed frame with a flag per changed record, that frame scored with
+    # its fk, and (once no yearly small cell is left) the persons in a longitudinal small
+    # cell with the variable each is to lose next: one pass over the trajectories per
+    # round, reused by the next round's suppression. Persons are counted only once no
+    # yearly small cell is left (until then: None in the round's figures).
     scored = materialise(frequencies(frame, rules.quasi_identifiers))
+    small: DataFrame | None = None
     while records + (persons or 0) and len(result.rounds) < rules.max_rounds:
         if records:
-            frame, changed = suppress_yearly(scored, rules)
+            marked = suppress_yearly(scored, rules)
             phase = "suppress"
         else:
-            frame, changed = suppress_longitudinal(scored.drop("fk", "risk"), rules)
+            plain = scored.drop("fk", "risk")
+            if small is None:
+                small = materialise(longitudinal_small(plain, rules))
+            marked = suppress_longitudinal(plain, rules, small)
             phase = "longitudinal"
+        marked = materialise(marked)
+        changed = marked.filter(F.col(CHANGED)).count()
         if not changed:
             result.reason = "small cells are left whose records have no value left to suppress"
             break
-        scored = materialise(frequencies(frame, rules.quasi_identifiers))
+        scored = materialise(frequencies(marked.drop(CHANGED), rules.quasi_identifiers))
         records = scored.filter(F.col("fk") < rules.k).count()
-        persons = None
-        if records == 0:
-            persons = _long_small(scored.drop("fk", "risk"), rules)
+        persons, small = None, None
+        if records == 0 and rules.longitudinal:
+            small = materialise(longitudinal_small(scored.drop("fk", "risk"), rules))
+            persons = small.count()
+        elif records == 0:
+            persons = 0
         result.rounds.append(Round(phase, f"{changed} values suppressed", records, persons))
         log(f"SCRA: {phase}: {changed} suppressed; {records} records, {persons} persons small")
     if records + (persons or 0) and not result.reason:
@@ -167,47 +180,55 @@ def _first_present(order: list[str], present: Callable[[str], Column]) -> Column
     return F.coalesce(*[F.when(present(q), F.lit(q)) for q in order])
 
 
-def suppress_yearly(scored: DataFrame, rules: ReleaseRules) -> tuple[DataFrame, int]:
+def _suppressed(marked: DataFrame, qis: list[str], changed: Column) -> DataFrame:
+    """ID_COLUMNS, the quasi-identifiers with the ``_chosen`` one set to missing, and the
+    CHANGED flag."""
+    return marked.select(
+        *ID_COLUMNS,
+        *[
+            F.when(F.col("_chosen") == q, F.lit(None).cast("string")).otherwise(F.col(q)).alias(q)
+            for q in qis
+        ],
+        F.coalesce(changed, F.lit(False)).alias(CHANGED),
+    )
+
+
+def suppress_yearly(scored: DataFrame, rules: ReleaseRules) -> DataFrame:
     """In every yearly small cell (``scored`` has fk), the next variable in suppression order
-    becomes missing."""
-    qis, order = rules.quasi_identifiers, rules.suppression_order
+    becomes missing; CHANGED marks the records that lost a value."""
+    order = rules.suppression_order
     chosen = F.when(F.col("fk") < rules.k, _first_present(order, lambda q: F.col(q).isNotNull()))
     marked = scored.withColumn("_chosen", chosen)
-    changed = marked.filter(F.col("_chosen").isNotNull()).count()
-    out = marked.select(
-        *ID_COLUMNS,
-        *[
-            F.when(F.col("_chosen") == q, F.lit(None).cast("string")).otherwise(F.col(q)).alias(q)
-            for q in qis
-        ],
-    )
-    return out, changed
+    return _suppressed(marked, rules.quasi_identifiers, F.col("_chosen").isNotNull())
 
 
-def suppress_longitudinal(frame: DataFrame, rules: ReleaseRules) -> tuple[DataFrame, int]:
-    """Every person in a longitudinal small cell loses the next variable in suppression
-    order that they still have in some year, in all their years."""
+def longitudinal_small(frame: DataFrame, rules: ReleaseRules) -> DataFrame:
+    """The persons in a longitudinal small cell (long_fk < k), with ``_chosen``: the next
+    variable in suppression order that they still have in some year (null when none is
+    left). The trajectories and the variables present come from one aggregation."""
     qis, order = rules.quasi_identifiers, rules.suppression_order
-    person = ["population", "person_id"]
-    small = longitudinal_frequencies(frame, qis).filter(F.col("long_fk") < rules.k).select(*person)
-    has = frame.groupBy(*person).agg(*[F.max(F.col(q).isNotNull()).alias(f"_has_{q}") for q in qis])
-    chosen = (
-        has.join(small, person)
-        .select(*person, _first_present(order, lambda q: F.col(f"_has_{q}")).alias("_chosen"))
-        .filter(F.col("_chosen").isNotNull())
+    has = tuple(F.max(F.col(q).isNotNull()).alias(f"_has_{q}") for q in qis)
+    lf = longitudinal_frequencies(frame, qis, extra=has)
+    chosen = _first_present(order, lambda q: F.col(f"_has_{q}")).alias("_chosen")
+    return lf.filter(F.col("long_fk") < rules.k).select("population", "person_id", chosen)
+
+
+def suppress_longitudinal(
+    frame: DataFrame, rules: ReleaseRules, small: DataFrame | None = None
+) -> DataFrame:
+    """Every person in a longitudinal small cell (``small``, from :func:`longitudinal_small`
+    on ``frame``; computed when not given) loses the next variable in suppression order
+    that they still have in some year, in all their years; CHANGED marks the records that
+    lost a value."""
+    qis = rules.quasi_identifiers
+    if small is None:
+        small = longitudinal_small(frame, rules)
+    chosen = small.filter(F.col("_chosen").isNotNull())
+    marked = frame.join(chosen, ["population", "person_id"], "left")
+    changed = reduce(
+        lambda a, b: a | b, [(F.col("_chosen") == q) & F.col(q).isNotNull() for q in qis]
     )
-    marked = frame.join(chosen, person, "left")
-    changed = marked.filter(
-        reduce(lambda a, b: a | b, [(F.col("_chosen") == q) & F.col(q).isNotNull() for q in qis])
-    ).count()
-    out = marked.select(
-        *ID_COLUMNS,
-        *[
-            F.when(F.col("_chosen") == q, F.lit(None).cast("string")).otherwise(F.col(q)).alias(q)
-            for q in qis
-        ],
-    )
-    return out, changed
+    return _suppressed(marked, qis, changed)
 
 
 def information_loss(

@@ -112,14 +112,17 @@ def sources(ctx: JobContext, rules: ReleaseRules) -> dict[str, DataFrame]:
 
 
 class Scratch:
-    """Materialises each treatment round as Parquet (two alternating folders), so the
-    rounds' plans stay short and a round is computed once."""
+    """Materialises the treatment's frames as Parquet, so the rounds' plans stay short and
+    each frame is computed once. Four folders in turn: a frame reads at most the two
+    materialised before it, so the folder it overwrites is no longer read."""
+
+    SLOTS = 4
 
     def __init__(self, spark: SparkSession, folder: str) -> None:
         self.spark, self.folder, self.round = spark, folder, 0
 
     def __call__(self, df: DataFrame) -> DataFrame:
-        path = f"{self.folder}/round-{self.round % 2}"
+        path = f"{self.folder}/round-{self.round % self.SLOTS}"
         self.round += 1
         df.write.mode("overwrite").parquet(path)
         return self.spark.read.parquet(path)
