@@ -30,7 +30,14 @@ from pseudolink.release.scra import (
     longitudinal_only,
     summary,
 )
-from pseudolink.release.treat import at_levels, start_levels, treat
+from pseudolink.release.treat import (
+    CHANGED,
+    at_levels,
+    longitudinal_small,
+    start_levels,
+    suppress_longitudinal,
+    treat,
+)
 
 KEYS = ["sex", "age"]
 SCHEMA = T.StructType(
@@ -386,3 +393,34 @@ def test_all_quasi_identifiers_missing_is_the_last_resort(spark, repo):
     values = [r[q] for r in result.frame.collect() for q in ("sex", "age_class", "education_level")]
     assert values == [None] * 6
     assert [r.phase for r in result.rounds].count("suppress") == 3
+
+
+def test_longitudinal_suppression_takes_the_next_variable_each_small_person_still_has(spark):
+    # k = 2. Persons 1 and 2 share a trajectory; 3 and 4 are alone in theirs; 5 has no key
+    # left in any year, so matches everyone.
+    treated = spark.createDataFrame(
+        [
+            (2016, 2016, 1, 1, "M", "20-24", "L"),
+            (2016, 2017, 1, 1, "M", "20-24", "L"),
+            (2016, 2016, 2, 2, "M", "20-24", "L"),
+            (2016, 2017, 2, 2, "M", "20-24", "L"),
+            (2016, 2016, 3, 3, "F", "20-24", "H"),
+            (2016, 2017, 3, 3, "F", "20-24", None),
+            (2016, 2016, 4, 4, "F", None, None),
+            (2016, 2016, 5, 5, None, None, None),
+        ],
+        "population int, year int, person_id long, household_id long, "
+        "sex string, age_class string, education_level string",
+    )
+    rules = tiny_rules(k=2)
+    small = longitudinal_small(treated, rules)
+    assert {tuple(r) for r in small.collect()} == {(2016, 3, "education_level"), (2016, 4, "sex")}
+    out = suppress_longitudinal(treated, rules, small)
+    assert sorted(out.collect()) == sorted(suppress_longitudinal(treated, rules).collect())
+    got = {(r["person_id"], r["year"]): r for r in sorted(out.collect())}
+    assert got[(3, 2016)]["education_level"] is None and got[(3, 2016)][CHANGED]
+    assert got[(3, 2017)]["education_level"] is None and not got[(3, 2017)][CHANGED]
+    assert got[(4, 2016)]["sex"] is None and got[(4, 2016)][CHANGED]
+    unchanged = [r for key, r in got.items() if key[0] in (1, 2, 5)]
+    assert len(unchanged) == 5 and not any(r[CHANGED] for r in unchanged)
+    assert [r["education_level"] for r in unchanged if r["person_id"] != 5] == ["L"] * 4

@@ -303,7 +303,8 @@ def _purge(ctx: JobContext, persons: int) -> dict:
     """The KSZ and VDAB data destroyed (the generated inbox kept for reruns)."""
     done, seconds = _timed(ctx, lambda: purge.run(ctx, f"benchmark-{persons}", inbox=False))
     tables = {p: s for p, s in done["summary"].items() if s["kind"] != "folder"}
-    rows = sum(s["rows"] or 0 for s in tables.values())
+    # Rows destroyed by this run: none when an earlier run had purged already.
+    rows = 0 if done["already"] else sum(s["rows"] or 0 for s in tables.values())
     return _stage(
         ctx,
         "purge",
