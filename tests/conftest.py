@@ -1,14 +1,32 @@
-"""One session-scoped SparkSession for the whole suite: local[2], 2 shuffle partitions,
-UI off, Delta on; built by the project's own factory."""
+"""The suite's shared fixtures.
+
+- ``spark``: one session-scoped SparkSession for the whole suite, built by the project's
+  own factory: local[2], one shuffle partition and the other settings for tiny data of
+  :data:`TINY_SPARK` (each measured: see the README's test section), UI off, Delta on.
+- ``shared``: ONE generated data root for the suite. SHARED_PERSONS persons are generated
+  and the pipeline runs once, in-process, up to the release (``stop_after="release"``),
+  on a copy of conf/ made for that scale (:func:`tiny_config`). The cohorts, pseudonymise,
+  release, notebook, benchmark, fault and cluster tests read it or copies of it; a test
+  that changes a root (keys, purge, deliver, a rerun) works on a copy (``shared.copy``).
+"""
 
 from __future__ import annotations
 
-import logging
+import json
 import os
 from pathlib import Path
 
 import pytest
-from shared import PASSPHRASE, RELEASE_ID
+from roots import (
+    SHARED_PERSONS,
+    TINY_PARTITIONS,
+    TINY_SPARK,
+    SharedRoot,
+    job_context,
+    run_pipeline_in_process,
+    tiny_config,
+)
+from shared import RELEASE_ID
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -21,9 +39,9 @@ def spark():
     from pseudolink.session import build_spark
 
     session = build_spark(
-        SparkSettings(app_name="pseudolink-tests", shuffle_partitions=2),
+        SparkSettings(app_name="pseudolink-tests", shuffle_partitions=TINY_PARTITIONS),
         master="local[2]",
-        conf={"spark.ui.enabled": "false", "spark.default.parallelism": "2"},
+        conf={"spark.ui.enabled": "false", "spark.default.parallelism": "2", **TINY_SPARK},
     )
     yield session
     session.stop()
@@ -35,104 +53,39 @@ def repo() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo(repo, spark, tmp_path_factory):
-    """The demo scale (generator.persons, 20 000) generated, ingested and turned into
-    populations once for the suite: (ctx, root, ingest reports, population sizes)."""
-    import argparse
-    import logging
-    from dataclasses import replace
-
-    from pseudolink.cli import JobContext
-    from pseudolink.config import load_config
-    from pseudolink.stages import cohorts, generate, ingest
-
-    root = tmp_path_factory.mktemp("demo")
-    config = load_config(repo / "conf" / "local.yaml", root=str(root))
-    config = replace(config, generator=replace(config.generator, block_size=10_000))
-    ctx = JobContext("pipeline", argparse.Namespace(), config, logging.getLogger("pseudolink"))
-    ctx.__dict__["spark"] = spark
-    generate.run(ctx)
-    reports = ingest.run(ctx)
-    sizes = cohorts.run(ctx)
-    return ctx, root, reports, sizes
-
-
-class Collect(logging.Handler):
-    """Keeps the messages the jobs log."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
+def shared(repo, spark, tmp_path_factory) -> SharedRoot:
+    base = tmp_path_factory.mktemp("shared")
+    conf = tiny_config(repo, base, SHARED_PERSONS)
+    root = base / "root"
+    ctx = job_context(conf, root, spark, release_id=RELEASE_ID)
+    result, log = run_pipeline_in_process(ctx, stop_after="release")
+    assert result.stopped_after == "release" and result.verdict == "pass"
+    return SharedRoot(ctx, root, conf, result, log)
 
 
 @pytest.fixture(scope="session")
-def pseudonymised(demo):
-    """link and pseudonymise run once on the demo (with PASSPHRASE); their log is kept in
-    ctx.test_log: (ctx, root, link reports, pseudonymise summary)."""
-    from pseudolink.stages import link, pseudonymise
-
-    ctx, root, _, _ = demo
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
-    collect = Collect()
-    logger = logging.getLogger("pseudolink")  # what the jobs log
-    logger.addHandler(collect)
-    old_level = logger.level
-    logger.setLevel(logging.DEBUG)
-    try:
-        reports = link.run(ctx)
-        summary = pseudonymise.run(ctx)
-    finally:
-        logger.removeHandler(collect)
-        logger.setLevel(old_level)
-        mp.undo()
-    ctx.__dict__["test_log"] = "\n".join(collect.lines)
-    return ctx, root, reports, summary
+def demo(shared):
+    """The populations of the shared root: (ctx, root, ingest reports, population sizes)."""
+    return shared.ctx, shared.root, shared.run.ingest, shared.run.markers["cohorts"].extra["sizes"]
 
 
 @pytest.fixture(scope="session")
-def released(pseudonymised):
-    """The demo's release RELEASE_ID, made once for the suite (test_release.py checks it;
-    test_deliver.py packages a copy; the notebooks read it): (ctx, root, outcome, rules)."""
+def released(shared):
+    """The shared root's release RELEASE_ID (test_release.py checks it; test_deliver.py
+    packages a copy; the notebooks read it): (ctx, root, outcome, rules), the outcome read
+    back from the release's manifest and SCRA summary."""
     from pseudolink.release.rules import load_rules
-    from pseudolink.stages import release
+    from pseudolink.stages.release import ReleaseOutcome
 
-    ctx, root, _, _ = pseudonymised
-    outcome = release.run(ctx, RELEASE_ID)
-    return ctx, root, outcome, load_rules(ctx.config.conf_dir)
-
-
-SMALL_PERSONS = 200
-
-
-@pytest.fixture(scope="session")
-def small_reference(repo, spark, tmp_path_factory):
-    """An uninterrupted in-process run of every stage at SMALL_PERSONS persons (the
-    benchmark job at that scale, with its variants), on the config of small_config: the
-    reference that the standalone cluster's run and the killed-and-rerun pipeline must
-    match row for row. (ctx, root, conf file, benchmark results)."""
-    import argparse
-    import logging
-
-    from standalone import small_config
-
-    from pseudolink.cli import JobContext
-    from pseudolink.config import load_config
-    from pseudolink.stages import benchmark
-
-    base = tmp_path_factory.mktemp("small")
-    conf = small_config(repo, base, persons=SMALL_PERSONS)
-    root = base / "reference"
-    config = load_config(conf, root=str(root))
-    ctx = JobContext("benchmark", argparse.Namespace(), config, logging.getLogger("pseudolink"))
-    ctx.__dict__["spark"] = spark
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
-    try:
-        results = benchmark.run(ctx, SMALL_PERSONS, variants=True)
-    finally:
-        mp.undo()
-    return ctx, root, conf, results
+    marker = shared.run.markers["release"]
+    folder = shared.release
+    manifest = json.loads((folder / "manifest.json").read_text())
+    outcome = ReleaseOutcome(
+        RELEASE_ID,
+        marker.extra["folder"],
+        marker.extra["verdict"],
+        marker.extra["report"],
+        tables={name: t["rows"] for name, t in manifest["tables"].items()},
+        scra=json.loads((folder / "scra" / "scra.json").read_text()),
+    )
+    return shared.ctx, shared.root, outcome, load_rules(shared.ctx.config.conf_dir)

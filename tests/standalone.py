@@ -21,19 +21,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def small_config(repo: Path, tmp_path: Path, persons: int) -> Path:
-    """A copy of conf/ whose generator makes ``persons`` persons (schemas stay beside it)."""
-    import shutil
-
-    conf = tmp_path / "conf"
-    shutil.copytree(repo / "conf", conf)
-    text = (conf / "local.yaml").read_text()
-    text = text.replace("persons: 20000", f"persons: {persons}")
-    text = text.replace("shuffle_partitions: 8", "shuffle_partitions: 2")  # tiny data
-    (conf / "local.yaml").write_text(text)
-    return conf / "local.yaml"
-
-
 class StandaloneCluster:
     def __init__(self, workdir: Path, workers: int = 2, cores: int = 1, memory: str = "1g"):
         import pyspark

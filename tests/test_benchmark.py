@@ -1,65 +1,78 @@
-"""The benchmark job on a tiny population (the suite's small reference run, see conftest):
-its figures are written, and a rerun reuses the generated data but starts again from the
-inbox."""
+"""The benchmark job on copies of the suite's shared root: its figures are written for
+every stage it times, both variants are timed side by side, and a rerun reuses the
+generated data but starts again from the inbox."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 
 import pytest
+from roots import SHARED_PERSONS, job_context
+from shared import PASSPHRASE
 
-from pseudolink.cli import JobContext
-from pseudolink.config import load_config
 from pseudolink.errors import InputError
 from pseudolink.stages import benchmark
 
-pytestmark = pytest.mark.slow
+N = SHARED_PERSONS
 
 
-def test_benchmark_writes_figures_and_reruns_from_the_inbox(small_reference, spark, tmp_path):
-    ctx, root, conf, first = small_reference
-    saved = json.loads((root / "_benchmark" / "benchmark-200.json").read_text())
+def as_benchmark_root(shared, target, spark):
+    """A copy of the shared root marked as the benchmark's own (its generate.json, as
+    ``benchmark --generate-only`` writes it): (ctx, rows generated)."""
+    ctx = shared.copy(target, spark, "benchmark")
+    manifests = (target / "inbox").glob("*/*/manifest.json")
+    rows = sum(f["rows"] for m in manifests for f in json.loads(m.read_text())["files"])
+    marker = target / benchmark.MARKER
+    marker.mkdir()
+    made = {"persons": N, "rows": rows, "seconds": 1.0, "rows_per_second": rows}
+    (marker / "generate.json").write_text(json.dumps(made))
+    return ctx, rows
+
+
+@pytest.fixture(scope="module")
+def from_link(shared, spark, tmp_path_factory):
+    """``benchmark --from-link --variants`` on a copy: link, pseudonymise, release, the
+    variants, purge and deliver timed. (ctx, root, results)."""
+    root = tmp_path_factory.mktemp("bench") / "root"
+    ctx, _ = as_benchmark_root(shared, root, spark)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
+    try:
+        results = benchmark.run(ctx, N, variants=True, start="link")
+    finally:
+        mp.undo()
+    return ctx, root, results
+
+
+def test_benchmark_writes_the_figures_of_every_stage_it_times(from_link):
+    ctx, root, first = from_link
+    saved = json.loads((root / "_benchmark" / f"benchmark-{N}.json").read_text())
+    assert saved == json.loads(json.dumps(first))
     names = [s["stage"] for s in saved["stages"]]
-    assert saved["persons"] == 200 and names[:5] == [
-        "ingest",
-        "cohorts",
-        "link",
-        "pseudonymise",
-        "release",
-    ]
-    # After a release that passes: purge and deliver (to the outbox), with the package size.
-    passed = saved["stages"][4]["verdict"] == "pass"
-    assert names[5:] == (["purge", "deliver"] if passed else [])
-    ingest_stage = saved["stages"][0]
-    assert ingest_stage["rows_in"] == first["generate"]["rows"] == ingest_stage["rows_out"]
-    assert set(ingest_stage["phases"]) == {"parse", "reconcile", "write"}
-    assert ingest_stage["driver_jvm_peak_mb"] > 100
-    assert ingest_stage["executor_heap_peak_mb"] > 10
+    assert saved["persons"] == N
+    assert names == ["link", "pseudonymise", "release", "purge", "deliver"]
+    link_stage, pseudo_stage, release_stage, purge_stage, deliver_stage = saved["stages"]
+    assert len(link_stage["tables"]) == 7 and link_stage["rows_in"] > link_stage["rows_out"] > 0
+    # The copy's key tables hold every person already: the rerun numbers none anew.
+    persons = pseudo_stage["domains"]["persons"]
+    assert persons["added"] == 0 and persons["total"] == persons["identifiers"] > 0
+    assert release_stage["verdict"] == "pass" and release_stage["rounds"] >= 1
+    assert release_stage["rows_in"] > 0 and "small_cells_before" in release_stage
     # The link and the release shuffle (joins, aggregations): their bytes are measured.
     assert all(st["shuffle_write_mb"] >= 0 for st in saved["stages"])
     assert sum(st["shuffle_write_mb"] for st in saved["stages"]) > 0
-    assert saved["parse_only_pass"]["lines"] > first["generate"]["rows"]  # with headers
-    table = (root / "_benchmark" / "benchmark-200.md").read_text()
-    assert (
-        "| ingest |" in table
-        and "| cohorts |" in table
-        and "| whole pipeline (ingest, cohorts" in table
-    )
-    link_stage, pseudo_stage = saved["stages"][2], saved["stages"][3]
-    assert len(link_stage["tables"]) == 7 and link_stage["rows_in"] > link_stage["rows_out"] > 0
-    assert pseudo_stage["domains"]["persons"]["added"] > 0
-    release_stage = saved["stages"][4]
-    assert release_stage["verdict"] in ("pass", "fail") and release_stage["rounds"] >= 1
-    assert release_stage["rows_in"] > 0 and "small_cells_before" in release_stage
-    assert "| release |" in table
-    if passed:
-        purge_stage, deliver_stage = saved["stages"][5], saved["stages"][6]
-        assert purge_stage["rows_in"] > 0 and purge_stage["tables"] == 9
-        assert not (tmp_path / "b" / "bronze" / "ksz").exists()
-        assert deliver_stage["package_bytes"] > deliver_stage["release_bytes"] > 0
-        assert f"Package: {deliver_stage['package_bytes']:,} bytes" in table
+    assert all(st["driver_jvm_peak_mb"] > 100 for st in saved["stages"])
+    assert release_stage["executor_heap_peak_mb"] > 10
+    # After a release that passes: purge and deliver (to the outbox), with the package size.
+    assert purge_stage["rows_in"] > 0 and purge_stage["tables"] == 9
+    assert not (root / "bronze" / "ksz").exists() and not (root / "trusted/linked/ksz").exists()
+    assert deliver_stage["package_bytes"] > deliver_stage["release_bytes"] > 0
+    table = (root / "_benchmark" / f"benchmark-{N}.md").read_text()
+    for stage in names:
+        assert f"| {stage} |" in table
+    assert "| whole pipeline (" in table
+    assert f"Package: {deliver_stage['package_bytes']:,} bytes" in table
     # --variants: both token methods and both joins timed side by side.
     tokens = first["variants"]["tokens"]
     assert set(tokens) == {"udf", "native"}
@@ -68,29 +81,54 @@ def test_benchmark_writes_figures_and_reruns_from_the_inbox(small_reference, spa
     assert "BroadcastHashJoin" in joins["broadcast"]["plan"]
     assert "SortMergeJoin" in joins["merge"]["plan"]
     assert joins["broadcast"]["linked"] == joins["merge"]["linked"] > 0
-    table = (root / "_benchmark" / "benchmark-200.md").read_text()
     assert "| tokens, udf (variant) |" in table and "| link KSZ, merge join" in table
-    # On a copy (the reference stays for the cluster and fault tests): --from-release keeps
-    # the populations; --from-link needs the bronze tables a purge took. A rerun reuses the
-    # generated data and starts again from the inbox.
+
+
+def test_reruns_reuse_the_data_and_start_again_from_the_inbox(from_link, spark, shared, tmp_path):
+    """On a copy of the purged benchmark root: --from-release keeps the populations;
+    --from-link needs the bronze tables the purge took; a rerun reuses the generated data
+    and removes every derived zone; another size is refused."""
+    _, root, first = from_link
     copy = tmp_path / "copy"
     shutil.copytree(root, copy)
-    ctx = JobContext("benchmark", argparse.Namespace(), load_config(conf, root=str(copy)), ctx.log)
-    ctx.__dict__["spark"] = spark
-    kept = benchmark.prepare_root(ctx, 200, keep_derived="release")
+    ctx = job_context(shared.conf, copy, spark, "benchmark")
+    rows = first["generate"]["rows"]
+    kept = benchmark.prepare_root(ctx, N, keep_derived="release")
     assert kept["reused"] is True and (copy / "trusted" / "populations").exists()
-    if passed:
-        with pytest.raises(InputError, match="purge destroyed the bronze"):
-            benchmark.prepare_root(ctx, 200, keep_derived="link")
-    again = benchmark.prepare_root(ctx, 200)
-    assert again["reused"] is True and again["rows"] == first["generate"]["rows"]
-    assert not (copy / "bronze").exists() and (copy / "inbox").exists()
-    with pytest.raises(InputError, match="generated for 200 persons"):
-        benchmark.prepare_root(ctx, 300)
+    with pytest.raises(InputError, match="purge destroyed the bronze"):
+        benchmark.prepare_root(ctx, N, keep_derived="link")
+    again = benchmark.prepare_root(ctx, N)
+    assert again["reused"] is True and again["rows"] == rows
+    assert not (copy / "bronze").exists() and not (copy / "trusted").exists()
+    assert (copy / "inbox").exists()
+    with pytest.raises(InputError, match=f"generated for {N} persons"):
+        benchmark.prepare_root(ctx, N + 1)
     # --generate-only on data that are there: checked, reused, nothing removed.
     (copy / "release" / "kept").mkdir(parents=True)
-    made = benchmark.ensure_data(ctx, 200)
-    assert made["reused"] is True and made["rows"] == first["generate"]["rows"]
+    made = benchmark.ensure_data(ctx, N)
+    assert made["reused"] is True and made["rows"] == rows
     assert (copy / "release" / "kept").exists()
-    with pytest.raises(InputError, match="generated for 200 persons"):
-        benchmark.ensure_data(ctx, 300)
+    with pytest.raises(InputError, match=f"generated for {N} persons"):
+        benchmark.ensure_data(ctx, N + 1)
+
+
+def test_an_inbox_not_made_by_the_benchmark_is_refused(shared, spark, tmp_path):
+    ctx = shared.copy(tmp_path / "root", spark, "benchmark")
+    with pytest.raises(InputError, match="not made by the benchmark"):
+        benchmark.prepare_root(ctx, N)
+
+
+def test_ingest_figures_and_the_parse_only_pass(shared, spark, tmp_path):
+    """The ingest's figures (rows, phases, memory) and the parse-only pass, on a root that
+    holds the shared root's VDAB delivery alone."""
+    root = tmp_path / "root"
+    shutil.copytree(shared.root / "inbox" / "vdab", root / "inbox" / "vdab")
+    ctx = job_context(shared.conf, root, spark, "benchmark")
+    stage = benchmark._ingest(ctx)
+    manifest = next((root / "inbox" / "vdab").glob("*/manifest.json"))
+    rows = sum(f["rows"] for f in json.loads(manifest.read_text())["files"])
+    assert stage["stage"] == "ingest" and stage["rows_in"] == stage["rows_out"] == rows > 0
+    assert set(stage["phases"]) == set(benchmark.PHASES) and stage["driver_jvm_peak_mb"] > 100
+    assert benchmark.parse_only(ctx)["lines"] == rows + len(
+        json.loads(manifest.read_text())["files"]
+    )  # one header line per file

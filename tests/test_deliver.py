@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from shared import PASSPHRASE
 
+from pseudolink.catalog import DEMO_DIR
 from pseudolink.config import RecipientSettings, RetentionSettings
 from pseudolink.deliver import package as pkg
 from pseudolink.deliver.keys import load_private_key, new_key_pair
@@ -81,7 +82,7 @@ def test_a_package_opens_to_exactly_the_release_and_holds_nothing_in_the_clear(
     assert [r["id"] for r in done["recipients"]] == [deliver.DEMO_ID]
     assert tiny_root.files_containing(package, MARK) == []
     assert done["package_bytes"] == sum(p.stat().st_size for p in package.rglob("*") if p.is_file())
-    key = load_private_key(root / deliver.DEMO_DIR / f"{deliver.DEMO_ID}.key")
+    key = load_private_key(root / DEMO_DIR / f"{deliver.DEMO_ID}.key")
     opened = open_package(package, key, tmp_path / "out", package / "signer.pub")
     release = root / "release" / RID
     listed = json.loads((release / "manifest.json").read_text())["files"]
@@ -99,7 +100,7 @@ def test_a_package_opens_to_exactly_the_release_and_holds_nothing_in_the_clear(
 
 
 def test_the_researcher_command_needs_no_spark(delivered, root, tmp_path, repo):
-    package, key = root / "outbox" / RID, root / deliver.DEMO_DIR / f"{deliver.DEMO_ID}.key"
+    package, key = root / "outbox" / RID, root / DEMO_DIR / f"{deliver.DEMO_ID}.key"
     code = (
         "import sys, runpy; sys.modules['pyspark'] = None; sys.modules['paramiko'] = None; "
         "sys.argv = sys.argv[1:]; "
@@ -140,7 +141,7 @@ def test_a_package_changed_by_one_byte_is_refused_and_nothing_is_written(
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    key = load_private_key(root / deliver.DEMO_DIR / f"{deliver.DEMO_ID}.key")
+    key = load_private_key(root / DEMO_DIR / f"{deliver.DEMO_ID}.key")
     with pytest.raises(pkg.PackageError) as refused:
         open_package(package, key, tmp_path / "out", package / "signer.pub")
     message = str(refused.value)
@@ -166,7 +167,7 @@ def test_a_substituted_signer_key_is_refused(delivered, root, tmp_path):
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    key = load_private_key(root / deliver.DEMO_DIR / f"{deliver.DEMO_ID}.key")
+    key = load_private_key(root / DEMO_DIR / f"{deliver.DEMO_ID}.key")
     with pytest.raises(pkg.PackageError, match="signature does not verify"):
         open_package(package, key, tmp_path / "out", other)
 
@@ -229,7 +230,7 @@ def test_an_expired_release_is_refused_then_destroyed_by_retention(
 ):
     ctx, done = delivered
     package = root / "outbox" / RID
-    key = load_private_key(root / deliver.DEMO_DIR / f"{deliver.DEMO_ID}.key")
+    key = load_private_key(root / DEMO_DIR / f"{deliver.DEMO_ID}.key")
     with pytest.raises(ExpiredError, match="expired on 2033-11-30"):
         open_package(package, key, tmp_path / "out", today=dt.date(2033, 12, 1))
     assert not (tmp_path / "out" / RID).exists()
@@ -284,7 +285,7 @@ def test_the_demo_release_opens_to_the_same_tables(released, tmp_path, repo, spa
     done = deliver.run(ctx, rid)
     package = root / "outbox" / rid
     assert tiny_root.files_containing(package, "age_class") == []  # no column name in clear
-    key = load_private_key(root / deliver.DEMO_DIR / f"{deliver.DEMO_ID}.key")
+    key = load_private_key(root / DEMO_DIR / f"{deliver.DEMO_ID}.key")
     opened = open_package(package, key, tmp_path / "out", package / "signer.pub")
     listed = json.loads((root / "release" / rid / "manifest.json").read_text())["files"]
     assert opened["files"] == len(listed) and done["package_bytes"] > sum(

@@ -12,10 +12,10 @@ from dataclasses import replace
 import pytest
 from pyspark.sql import functions as F
 
+from pseudolink.catalog import QUARANTINE
 from pseudolink.cli import JobContext
 from pseudolink.config import load_config
 from pseudolink.errors import InputError
-from pseudolink.ingest.tables import QUARANTINE
 from pseudolink.stages import generate, ingest
 
 REASON = {

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client import AsyncKernelManager
 from nbclient import NotebookClient
+from nbclient.util import run_sync
 from traitlets.config import Config
 
 from pseudolink.config import uri_to_local_path
@@ -80,11 +82,27 @@ class Run:
         return "\n".join(parts)
 
 
+def inject_parameters(nb: nbformat.NotebookNode, root: Path) -> nbformat.NotebookNode:
+    """Papermill-style: a cell put before the "parameters" cell (in this in-memory copy
+    only) that empties the user namespace, so that nothing an earlier notebook left in the
+    shared kernel stands in for a missing import or definition, and sets the root. It
+    shows nothing. Spark lives in the kernel's one JVM, not in the namespace: each notebook
+    ends with ``spark.stop()``, and the next one's ``notebook_spark()`` (getOrCreate)
+    starts a new SparkContext in that same JVM."""
+    index = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    assert nb.cells[index].metadata.get("tags") == ["parameters"]
+    source = f'%reset -f\nimport os\n\nos.environ["PSEUDOLINK_ROOT"] = {json.dumps(str(root))}'
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(index, cell)
+    return cell
+
+
 @pytest.fixture(scope="module")
 def executed(released, repo, tmp_path_factory):
-    """Each notebook in its own kernel: the two for the trusted third party on the demo's
-    data root, the research starter on a copy of the release folder alone (no data root
-    around it), as a researcher receives it."""
+    """The three notebooks one after the other in ONE kernel (one kernel start, one JVM):
+    the two for the trusted third party on the demo's data root, the research starter on a
+    copy of the release folder alone (no data root around it), as a researcher receives
+    it. Each notebook gets its root from an injected cell (:func:`inject_parameters`)."""
     ctx, root, outcome, _ = released
     work = tmp_path_factory.mktemp("notebooks")
     received = work / "received" / outcome.release_id
@@ -93,27 +111,49 @@ def executed(released, repo, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("JUPYTER_PATH", str(kernel_spec(work / "jupyter")))
     mp.setenv("PSEUDOLINK_DRIVER_MEMORY", "1g")
+    mp.delenv("PSEUDOLINK_ROOT", raising=False)  # each notebook's comes from its cell
+    # nbclient's own kernel manager class (its clients are awaited); given to each
+    # NotebookClient as km=, the client neither starts a second kernel nor shuts this one
+    # down when its notebook ends (it does not own it).
+    km = AsyncKernelManager(
+        kernel_name=KERNEL,
+        # The kernel's JVM removes its temporary folders when it exits: let it.
+        config=Config({"KernelManager": {"shutdown_wait_time": 60.0}}),
+    )
     runs = {}
     try:
+        started = time.monotonic()
+        run_sync(km.start_kernel)(
+            cwd=str(repo / "notebooks"),  # what resources' metadata.path gave nbclient
+            extra_arguments=["--HistoryManager.hist_file=:memory:"],  # as nbclient does
+        )
+        print(f"kernel launched: {time.monotonic() - started:.0f} s")
         for name in NOTEBOOKS:
-            mp.setenv("PSEUDOLINK_ROOT", str(roots[name]))
             nb = nbformat.read(repo / "notebooks" / name, as_version=4)
+            injected = inject_parameters(nb, roots[name])
             client = NotebookClient(
                 nb,
+                km=km,
                 kernel_name=KERNEL,
                 timeout=1200,  # per cell
-                startup_timeout=300,
-                resources={"metadata": {"path": str(repo / "notebooks")}},
-                # The kernel's JVM removes its temporary folders when it exits: let it.
-                config=Config({"KernelManager": {"shutdown_wait_time": 60.0}}),
+                startup_timeout=300,  # the wait for the kernel to answer
             )
             started = time.monotonic()
-            client.execute()  # raises CellExecutionError, with the cell, on any error
+            try:
+                client.execute()  # raises CellExecutionError, with the cell, on any error
+            finally:
+                if client.kc is not None:  # its own client of the shared kernel
+                    client.kc.stop_channels()
+                nbformat.write(nb, work / name)  # the executed copy, for a look after a failure
+            assert injected.outputs == [], name
             runs[name] = Run(nb, time.monotonic() - started)
-            nbformat.write(nb, work / name)  # the executed copy, for a look after a failure
             print(f"{name}: {runs[name].seconds:.0f} s")
     finally:
-        mp.undo()
+        try:
+            if km.has_kernel:
+                run_sync(km.shutdown_kernel)()
+        finally:
+            mp.undo()
     return runs, ctx, outcome
 
 

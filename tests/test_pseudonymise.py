@@ -1,4 +1,5 @@
-"""At demo scale: link, pseudonymise, keys and reidentify on the generated populations."""
+"""On the shared root: link, pseudonymise, keys and reidentify on the generated populations.
+The tests that write (a MERGE, reidentify, a rotation) work on a copy of the root."""
 
 from __future__ import annotations
 
@@ -8,23 +9,34 @@ import re
 
 import pytest
 from pyspark.sql import functions as F
+from roots import SHARED_PERSONS
 from shared import PASSPHRASE
 
 from pseudolink.errors import PseudolinkError
 from pseudolink.keys.keystore import KeystoreError, open_keystore
 from pseudolink.pseudo.check import identifier_findings
-from pseudolink.pseudo.keytable import assign, integrity, key_table_path
-from pseudolink.stages import cohorts, keys, pseudonymise, reidentify
+from pseudolink.pseudo.keytable import assign, integrity
+from pseudolink.stages import keys, pseudonymise, reidentify
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def done(pseudonymised, monkeypatch_module):
-    """link and pseudonymise, run once for the suite (conftest); the passphrase stays set
-    for this module's tests."""
+def done(shared, monkeypatch_module):
+    """link and pseudonymise as the shared root's pipeline ran them (conftest): (ctx, root,
+    the link's summary lines, the pseudonymise summary); the passphrase stays set for this
+    module's tests."""
     monkeypatch_module.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
-    return pseudonymised
+    markers = shared.run.markers
+    return shared.ctx, shared.root, markers["link"].lines, markers["pseudonymise"].extra
+
+
+@pytest.fixture
+def copied(shared, spark, tmp_path, monkeypatch):
+    """A copy of the shared root for a test that writes: (ctx, root)."""
+    monkeypatch.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
+    root = tmp_path / "root"
+    return shared.copy(root, spark), root
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +55,13 @@ def person_map(ctx, spark):
     store = open_keystore(keys.keystore_path(ctx), PASSPHRASE)
     ids = pseudonymise.identifiers(pseudonymise.tables(ctx))["persons"]
     tokens = pseudonymise.with_tokens(ids, store.person_key(), "native")
-    table = load(spark, key_table_path(ctx.config.zone("trusted"), "persons"))
+    table = load(spark, ctx.catalog.key_table("persons"))
     return tokens.join(table, "token").select(F.col("id").alias("insz"), "seq")
 
 
 def test_linkage_report_accounts_for_every_bronze_row(done, spark):
-    ctx, root, reports, _ = done
-    assert [r.name for r in reports][0] == "ksz/ksz_quarterly"
+    ctx, root, lines, _ = done
+    assert lines[0].startswith("link ksz/ksz_quarterly")
     saved = json.loads((root / "trusted" / "linked" / "_report.json").read_text())
     for table in saved["tables"]:
         source, kind = table["table"].split("/")
@@ -67,7 +79,7 @@ def test_linkage_report_accounts_for_every_bronze_row(done, spark):
 def test_linked_ksz_rows_lie_in_their_window(done, spark):
     ctx, *_ = done
     linked = load(spark, f"{ctx.config.zone('trusted')}/linked/ksz/ksz_quarterly")
-    windows = load(spark, cohorts.trusted_table(ctx, "windows"))
+    windows = load(spark, ctx.catalog.population("windows"))
     joined = linked.join(windows, ["insz", "population"])
     assert joined.count() == linked.count()
     outside = joined.filter(
@@ -91,19 +103,19 @@ def test_no_identifier_is_left_in_the_pseudonymised_tables(done, spark):
         "demobel",
         "adi",
     }
-    membership = load(spark, cohorts.trusted_table(ctx, "membership"))
+    membership = load(spark, ctx.catalog.population("membership"))
     identifiers = membership.select(F.col("insz").alias("v")).union(
         membership.select(F.col("household_id").alias("v"))
     )
     for name in summary["tables"]:
-        table = load(spark, pseudonymise.output_path(ctx, name))
+        table = load(spark, ctx.catalog.pseudonymised(name))
         assert not any("insz" in c or c.endswith("_id") for c in table.columns), name
         strings = [f.name for f in table.schema.fields if f.dataType.simpleString() == "string"]
         if not strings:
             continue
         values = table.select(F.explode(F.array(*strings)).alias("v")).distinct()
         assert values.join(identifiers, "v", "left_semi").count() == 0, name
-    pop = load(spark, pseudonymise.output_path(ctx, "populations"))
+    pop = load(spark, ctx.catalog.pseudonymised("populations"))
     assert pop.count() == membership.count()
     assert pop.filter(F.col("person_seq").isNull() | F.col("household_seq").isNull()).count() == 0
 
@@ -111,8 +123,8 @@ def test_no_identifier_is_left_in_the_pseudonymised_tables(done, spark):
 def test_one_number_per_person_in_every_population(done, spark):
     ctx, *_ = done
     pairs = person_map(ctx, spark)
-    membership = load(spark, cohorts.trusted_table(ctx, "membership"))
-    pop = load(spark, pseudonymise.output_path(ctx, "populations"))
+    membership = load(spark, ctx.catalog.population("membership"))
+    pop = load(spark, ctx.catalog.pseudonymised("populations"))
     # The same person keeps the same number across populations: the (person, population)
     # pairs map one to one.
     assert pop.select("person_seq", "population").distinct().count() == membership.count()
@@ -120,7 +132,7 @@ def test_one_number_per_person_in_every_population(done, spark):
     multi = membership.groupBy("insz").count().filter("count > 1").count()
     assert multi > 0
     assert pop.groupBy("person_seq").count().filter("count > 1").count() == multi
-    table = load(spark, key_table_path(ctx.config.zone("trusted"), "persons"))
+    table = load(spark, ctx.catalog.key_table("persons"))
     counts = integrity(table)
     assert counts["rows"] == counts["tokens"] == counts["numbers"] == counts["max_seq"]
     assert counts["min_seq"] == 1
@@ -131,7 +143,7 @@ def test_numbers_carry_no_information(done, spark):
     order persons first appear in: all within 4 standard errors of zero."""
     ctx, *_ = done
     pairs = person_map(ctx, spark)
-    membership = load(spark, cohorts.trusted_table(ctx, "membership"))
+    membership = load(spark, ctx.catalog.population("membership"))
     first = membership.groupBy("insz").agg(
         F.min("population").alias("population"), F.min("household_id").alias("household")
     )
@@ -154,7 +166,7 @@ def test_numbers_carry_no_information(done, spark):
             for c in ("insz_order", "birth", "male", "population", "input_order")
         ]
     ).first()
-    assert n > 5000
+    assert n > SHARED_PERSONS // 10
     for name, r in row.asDict().items():
         assert abs(r) < bound, f"seq correlates with {name}: {r:.4f} (bound {bound:.4f})"
 
@@ -166,19 +178,19 @@ def test_udf_tokens_find_every_number_of_the_native_run(done, spark):
     store = open_keystore(keys.keystore_path(ctx), PASSPHRASE)
     ids = pseudonymise.identifiers(pseudonymise.tables(ctx))["persons"]
     by_udf = pseudonymise.with_tokens(ids, store.person_key(), "udf")
-    table = load(spark, key_table_path(ctx.config.zone("trusted"), "persons"))
+    table = load(spark, ctx.catalog.key_table("persons"))
     assert by_udf.count() == table.count()
     assert by_udf.join(table, "token", "left_anti").count() == 0
 
 
-def test_a_rerun_keeps_every_number_and_adds_none(done, spark):
+def test_a_rerun_keeps_every_number_and_adds_none(copied, spark):
     """The key table's MERGE with the same persons again: nothing added, nothing changed."""
-    ctx, *_ = done
+    ctx, _ = copied
     before = {tuple(r) for r in person_map(ctx, spark).collect()}
     store = open_keystore(keys.keystore_path(ctx), PASSPHRASE)
     ids = pseudonymise.identifiers(pseudonymise.tables(ctx))["persons"]
     tokens = pseudonymise.with_tokens(ids, store.person_key(), "native")
-    path = key_table_path(ctx.config.zone("trusted"), "persons")
+    path = ctx.catalog.key_table("persons")
     counts = assign(spark, path, tokens, store.key_id, store.numbering_key("persons"))
     assert counts["added"] == 0 and counts["known"] == counts["total"] == len(before)
     assert {tuple(r) for r in person_map(ctx, spark).collect()} == before
@@ -198,8 +210,8 @@ def test_identifier_check_finds_insz_like_values_and_household_ids(spark):
     assert "column 'note' holds 1 INSZ-like value(s)" in found
 
 
-def test_reidentify_writes_the_answer_and_an_audit_record(done, spark):
-    ctx, root, _, _ = done
+def test_reidentify_writes_the_answer_and_an_audit_record(copied, spark):
+    ctx, root = copied
     pairs = dict((seq, insz) for insz, seq in person_map(ctx, spark).limit(3).collect())
     asked = sorted(pairs) + [10**9]
     out = reidentify.run(ctx, "persons", asked, "court order 2026/123 (test)", "CASE-1")
@@ -215,9 +227,9 @@ def test_reidentify_writes_the_answer_and_an_audit_record(done, spark):
         reidentify.run(ctx, "persons", asked, "no", "CASE-2")
 
 
-def test_wrong_passphrase_stops_before_anything_is_written(done, spark, monkeypatch):
-    ctx, *_ = done
-    path = key_table_path(ctx.config.zone("trusted"), "persons")
+def test_wrong_passphrase_stops_before_anything_is_written(copied, spark, monkeypatch):
+    ctx, _ = copied
+    path = ctx.catalog.key_table("persons")
     version = load(spark, path).inputFiles()
     monkeypatch.setenv("PSEUDOLINK_PASSPHRASE", "wrong")
     with pytest.raises(KeystoreError, match="wrong passphrase") as err:
@@ -226,36 +238,30 @@ def test_wrong_passphrase_stops_before_anything_is_written(done, spark, monkeypa
     assert load(spark, path).inputFiles() == version
 
 
-def test_no_secret_passphrase_or_insz_reaches_the_log(done):
+def test_no_secret_passphrase_or_insz_reaches_the_log(done, shared):
     ctx, *_ = done
     store = open_keystore(keys.keystore_path(ctx), PASSPHRASE)
-    text = ctx.__dict__["test_log"]
+    text = shared.log
     assert "pseudonymise: persons" in text and "link: ksz/ksz_quarterly" in text
     for secret in (PASSPHRASE, store.secret.hex(), store.person_key().hex()):
         assert secret not in text
     assert re.search(r"(?<!\d)\d{11}(?!\d)", text) is None
 
 
-def test_keys_verify_then_rotate_keeps_every_number(done, spark):
-    ctx, *_ = done
+def test_keys_verify_then_rotate_keeps_every_number(copied, spark):
+    ctx, _ = copied
     assert keys.verify(ctx)["persons"]["state"] == "ok"
     old_id = open_keystore(keys.keystore_path(ctx), PASSPHRASE).key_id
     before = {tuple(r) for r in person_map(ctx, spark).collect()}
     old_tokens = {
-        r[0]
-        for r in load(spark, key_table_path(ctx.config.zone("trusted"), "persons"))
-        .select("token")
-        .collect()
+        r[0] for r in load(spark, ctx.catalog.key_table("persons")).select("token").collect()
     }
     keys.rotate(ctx, pseudonymise.identifiers(pseudonymise.tables(ctx)))
     new_id = open_keystore(keys.keystore_path(ctx), PASSPHRASE).key_id
     assert new_id != old_id
     assert {tuple(r) for r in person_map(ctx, spark).collect()} == before
     new_tokens = {
-        r[0]
-        for r in load(spark, key_table_path(ctx.config.zone("trusted"), "persons"))
-        .select("token")
-        .collect()
+        r[0] for r in load(spark, ctx.catalog.key_table("persons")).select("token").collect()
     }
     assert not old_tokens & new_tokens
     assert keys.verify(ctx)["households"]["state"] == "ok"

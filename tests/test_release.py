@@ -17,7 +17,6 @@ from pseudolink.errors import InputError
 from pseudolink.pseudo.check import identifier_findings
 from pseudolink.release.scra import frequencies, longitudinal_frequencies
 from pseudolink.stages import release
-from pseudolink.stages.pseudonymise import output_path
 
 pytestmark = pytest.mark.slow
 RID = RELEASE_ID  # the release of the `released` fixture (conftest.py)
@@ -88,7 +87,7 @@ def test_columns_ids_and_comments_as_conf_names_them(released, spark):
 
 def test_membership_keeps_every_person_with_their_role(released, spark):
     ctx, root, outcome, rules = released
-    source = load(spark, output_path(ctx, "populations"))
+    source = load(spark, ctx.catalog.pseudonymised("populations"))
     written = load(spark, f"{outcome.folder}/household_membership")
     assert written.count() == source.count()
     roles = {r["role"] for r in written.select("role").distinct().collect()}

@@ -28,6 +28,7 @@ from pyspark.sql import SparkSession
 
 from pseudolink import audit
 from pseudolink.audit import AuditNotes
+from pseudolink.catalog import Catalog
 from pseudolink.config import Config, load_config
 from pseudolink.errors import PseudolinkError
 from pseudolink.lock import root_lock
@@ -56,6 +57,11 @@ class JobContext:
         from pseudolink.session import build_spark
 
         return build_spark(self.config.spark)
+
+    @property
+    def catalog(self) -> Catalog:
+        """Every zone and table location of this job's data root."""
+        return Catalog(self.config)
 
     def elapsed(self) -> str:
         return f"{time.monotonic() - self.started:.1f} s"

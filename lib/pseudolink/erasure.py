@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
-from pseudolink.ingest.fs import HadoopFs
+from pseudolink.storage import HadoopFs
 
 RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
 LISTING = "spark.databricks.delta.vacuum.fileListing.parallelism"

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from pseudolink.errors import PseudolinkError
-from pseudolink.ingest.fs import HadoopFs
+from pseudolink.storage import HadoopFs
 
 MARKER = "purge.json"
 PURGED_SOURCES = ("ksz", "vdab")

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pseudolink.errors import InputError
-from pseudolink.ingest.fs import Entry
+from pseudolink.storage import Entry
 
 FORMAT = "pseudolink-delivery/1"
 MANIFEST = "manifest.json"

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 
 from pseudolink.errors import InputError
-from pseudolink.ingest.fs import HadoopFs
 from pseudolink.ingest.lines import (
     SplitStats,
     check_header,
@@ -42,6 +41,7 @@ from pseudolink.ingest.output import counts_frame, select_staged
 from pseudolink.ingest.parse import with_fields, with_period, with_values
 from pseudolink.ingest.report import FileReport, fill_counts, reconcile
 from pseudolink.ingest.validate import Rules, duplicate_keys, mark_duplicates, with_reason
+from pseudolink.storage import HadoopFs
 
 _FAILED_FILE = re.compile(r"reading file (\S+?)\.?\s")
 _CAUSE = re.compile(r"Caused by: ([^\n]+)")

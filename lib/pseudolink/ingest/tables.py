@@ -11,16 +11,6 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-QUARANTINE = "_quarantine"
-REPORT = "_ingest_report"
-LEDGER = "_ledger"
-REPORTS_DIR = "_reports"
-STAGING = "_staging"  # per delivery and kind: the checked lines until they are written
-
-
-def bronze_table(bronze: str, source: str, kind: str) -> str:
-    return f"{bronze}/{source}/{kind}"
-
 
 def replace_delivery(
     df: DataFrame, path: str, delivery_id: str, partition_by: list[str] | None = None

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pseudolink.errors import InputError
-from pseudolink.ingest.fs import HadoopFs
+from pseudolink.storage import HadoopFs
 
 FORMATS = "a Delta table folder, a Parquet file or folder, or a CSV file with a header row"
 

@@ -16,6 +16,8 @@ from pyspark.sql import types as T
 
 IDENTIFIER_COLUMN = re.compile(r"(^|_)(insz|household_id|action_id|source_file|source_line)$")
 INSZ_LIKE = r"(^|[^0-9])[0-9]{11}([^0-9]|$)"
+# Column names a release may never hold: an INSZ column, or the ingest's lineage.
+RELEASE_COLUMN = re.compile(r"(^|_)(insz|source_file|source_line)$")
 
 
 def identifier_findings(

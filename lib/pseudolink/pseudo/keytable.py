@@ -26,12 +26,7 @@ from pyspark.sql import functions as F
 
 from pseudolink.errors import PseudolinkError
 
-KEYS_DIR = "keys"
 DOMAINS = ("persons", "households")
-
-
-def key_table_path(trusted: str, domain: str) -> str:
-    return f"{trusted}/{KEYS_DIR}/{domain}"
 
 
 def read_key_table(spark: SparkSession, path: str) -> DataFrame | None:

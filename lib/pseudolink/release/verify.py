@@ -19,14 +19,13 @@ from pyspark.sql import types as T
 
 from pseudolink.config import to_uri
 from pseudolink.errors import InputError
-from pseudolink.ingest.fs import HadoopFs
-from pseudolink.pseudo.check import INSZ_LIKE
+from pseudolink.pseudo.check import INSZ_LIKE, RELEASE_COLUMN
 from pseudolink.release.scra import (
     cell_size_distribution,
     frequencies,
     longitudinal_frequencies,
 )
-from pseudolink.stages.release import RELEASE_COLUMN
+from pseudolink.storage import HadoopFs
 
 MANIFEST = "manifest.json"
 SCRA_JSON = "scra/scra.json"

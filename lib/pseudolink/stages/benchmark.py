@@ -22,13 +22,13 @@ from pyspark.sql import functions as F
 from pseudolink.cli import JobContext
 from pseudolink.config import uri_to_local_path
 from pseudolink.errors import InputError
-from pseudolink.ingest.fs import HadoopFs
 from pseudolink.ingest.lines import with_line_source
 from pseudolink.ingest.manifest import MANIFEST
 from pseudolink.ingest.parse import with_fields, with_values
 from pseudolink.purged import purge_state
 from pseudolink.schemas import load_source
 from pseudolink.stages import cohorts, deliver, generate, ingest, link, pseudonymise, purge, release
+from pseudolink.storage import HadoopFs, read_delta
 
 MARKER = "_benchmark"
 DERIVED = ("bronze", "trusted", "outbox")
@@ -361,12 +361,10 @@ def run_variants(ctx: JobContext) -> dict:
         ctx.log.info("benchmark: tokens %s: %s in %.1f s", method, f"{n:,}", seconds)
     ids.unpersist()
     rule = link.RULES[0]
-    windows = link.read_table(ctx, link.trusted_table(ctx, "windows"), "windows")
+    windows = read_delta(ctx.spark, ctx.catalog.population("windows"), "windows")
     people = link.windows_by_person(windows).cache()
     people.count()
-    bronze = ctx.spark.read.format("delta").load(
-        link.bronze_table(ctx.config.zone("bronze"), rule.source, rule.kind)
-    )
+    bronze = read_delta(ctx.spark, ctx.catalog.bronze_table(rule.source, rule.kind), "bronze")
     rows = bronze.count()
     for hint in ("broadcast", "merge"):
         started = time.monotonic()

@@ -8,31 +8,24 @@ import json
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pseudolink.catalog import POPULATION_TABLES, POPULATIONS, REQUESTS, Catalog
 from pseudolink.cli import JobContext
 from pseudolink.cohorts.followup import with_follow_up
 from pseudolink.cohorts.selection import filter_index_persons, household_candidates, presence
 from pseudolink.cohorts.windows import extraction_request, moves, observation_windows
-from pseudolink.errors import InputError
-from pseudolink.ingest.fs import HadoopFs
-from pseudolink.ingest.tables import bronze_table
 from pseudolink.schemas import load_codelist
+from pseudolink.storage import HadoopFs, read_delta, write_delta
 
-POPULATIONS = "populations"
-TABLES = ("membership", "moves", "windows")
 REQUEST_SOURCES = ("ksz", "vdab")
 
 
-def trusted_table(ctx: JobContext, name: str) -> str:
-    return f"{ctx.config.zone('trusted')}/{POPULATIONS}/{name}"
-
-
 def read_bronze(ctx: JobContext, kind: str) -> DataFrame:
-    path = bronze_table(ctx.config.zone("bronze"), "statbel", kind)
-    if not HadoopFs(ctx.spark).exists(f"{path}/_delta_log"):
-        raise InputError(
-            f"{path}: no bronze table: ingest Statbel's delivery first (./spark-submit.sh ingest)"
-        )
-    return ctx.spark.read.format("delta").load(path)
+    return read_delta(
+        ctx.spark,
+        ctx.catalog.bronze_table("statbel", kind),
+        "bronze",
+        "ingest Statbel's delivery first: ./spark-submit.sh ingest",
+    )
 
 
 def municipalities(ctx: JobContext) -> DataFrame:
@@ -56,25 +49,14 @@ def run(ctx: JobContext) -> dict[int, dict[str, int]]:
     """Build and write the populations; return their sizes per reference year."""
     settings = ctx.config.cohorts
     built = build(ctx)
-    membership_path = trusted_table(ctx, "membership")
-    (
-        built["membership"]
-        .write.format("delta")
-        .mode("overwrite")
-        .option("overwriteSchema", "true")
-        .partitionBy("population")
-        .save(membership_path)
-    )
+    membership_path = ctx.catalog.population("membership")
+    write_delta(built["membership"], membership_path, ["population"], overwrite_schema=True)
     built["present"].unpersist()
     built["index"].unpersist()
     membership = ctx.spark.read.format("delta").load(membership_path)
-    moves(membership).write.format("delta").mode("overwrite").option(
-        "overwriteSchema", "true"
-    ).save(trusted_table(ctx, "moves"))
+    write_delta(moves(membership), ctx.catalog.population("moves"), overwrite_schema=True)
     windows = observation_windows(membership, settings)
-    windows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(
-        trusted_table(ctx, "windows")
-    )
+    write_delta(windows, ctx.catalog.population("windows"), overwrite_schema=True)
     write_request(ctx, extraction_request(windows))
     sizes = population_sizes(membership)
     for year, counts in sorted(sizes.items()):
@@ -84,23 +66,26 @@ def run(ctx: JobContext) -> dict[int, dict[str, int]]:
     ctx.audit.add(
         "cohorts",
         inputs=["bronze/statbel/demobel", "bronze/statbel/census", "bronze/statbel/demobel_events"],
-        outputs=[f"trusted/{POPULATIONS}/{t}" for t in TABLES]
-        + [f"outbox/requests/{settings.request_id}"],
+        outputs=[f"trusted/{POPULATIONS}/{t}" for t in POPULATION_TABLES]
+        + [f"outbox/{REQUESTS}/{settings.request_id}"],
         counts={str(y): c for y, c in sizes.items()},
     )
     return sizes
 
 
-def pipeline_step(ctx: JobContext) -> tuple[list[str], list[str], dict]:
-    """The stage as the pipeline runs it: summary lines, outputs, population sizes."""
+def pipeline_step(ctx: JobContext) -> tuple[list[str], dict]:
+    """The stage as the pipeline runs it: summary lines, population sizes."""
     sizes = run(ctx)
     lines = [
         f"population {year}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
         for year, counts in sorted(sizes.items())
     ]
-    request = f"{ctx.config.zone('outbox')}/requests/{ctx.config.cohorts.request_id}"
-    outputs = [trusted_table(ctx, n) for n in ("membership", "moves", "windows")] + [request]
-    return lines, outputs, {"sizes": sizes}
+    return lines, {"sizes": sizes}
+
+
+def outputs(catalog: Catalog, extra: dict) -> list[str]:
+    """What the stage writes: the three population tables and the extraction request."""
+    return [catalog.population(n) for n in POPULATION_TABLES] + [catalog.request()]
 
 
 def population_sizes(membership: DataFrame) -> dict[int, dict[str, int]]:
@@ -132,7 +117,7 @@ def write_request(ctx: JobContext, request: DataFrame) -> None:
     """One CSV per source (``insz;population;from_quarter;to_quarter``) and a manifest,
     in outbox/requests/<request_id>/, as Statbel would put them on the SFTP server."""
     fs = HadoopFs(ctx.spark)
-    folder = f"{ctx.config.zone('outbox')}/requests/{ctx.config.cohorts.request_id}"
+    folder = ctx.catalog.request()
     staging = f"{folder}/_staging"
     (
         request.repartition(1)

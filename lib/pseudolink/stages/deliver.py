@@ -24,8 +24,8 @@ from typing import Any
 import paramiko
 
 from pseudolink import audit
+from pseudolink.catalog import DELIVERIES
 from pseudolink.cli import JobContext
-from pseudolink.config import uri_to_local_path
 from pseudolink.deliver import package as pkg
 from pseudolink.deliver.keys import load_public_key, new_key_pair, signing_key
 from pseudolink.deliver.sftp import Server, SftpError, client_key, connect, pinned_key, upload
@@ -33,27 +33,12 @@ from pseudolink.deliver.unpack import ExpiredError
 from pseudolink.errors import ConfigError, InputError
 from pseudolink.stages import keys
 
-DELIVERIES = "deliveries"
-TOMBSTONES = "retention"
-DEMO_DIR = "researcher-demo"
 DEMO_ID = "demo-researcher"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def local(ctx: JobContext, zone: str) -> Path:
-    return uri_to_local_path(ctx.config.zone(zone))
-
-
-def record_path(ctx: JobContext, rid: str) -> Path:
-    return local(ctx, "trusted") / DELIVERIES / f"{rid}.json"
-
-
-def tombstone_path(ctx: JobContext, rid: str) -> Path:
-    return local(ctx, "trusted") / TOMBSTONES / f"{rid}.json"
-
-
 def release_manifest(ctx: JobContext, rid: str) -> dict[str, Any]:
-    path = local(ctx, "release") / rid / pkg.RELEASE_MANIFEST
+    path = ctx.catalog.local("release") / rid / pkg.RELEASE_MANIFEST
     try:
         return json.loads(path.read_bytes())
     except FileNotFoundError:
@@ -61,7 +46,7 @@ def release_manifest(ctx: JobContext, rid: str) -> dict[str, Any]:
 
 
 def latest_release(ctx: JobContext) -> str:
-    zone = local(ctx, "release")
+    zone = ctx.catalog.local("release")
     found = sorted(
         (json.loads(m.read_bytes()).get("created", ""), m.parent.name)
         for m in zone.glob(f"*/{pkg.RELEASE_MANIFEST}")
@@ -84,7 +69,7 @@ def check_deliverable(ctx: JobContext, rid: str, today: dt.date | None = None) -
     """Raise unless release ``rid`` exists, is complete and within its end date."""
     if not _ID.match(rid):
         raise InputError(f"--release-id '{rid}': expected letters, digits, '.', '_', '-'")
-    stone = tombstone_path(ctx, rid)
+    stone = ctx.catalog.tombstone_file(rid)
     if stone.exists():
         gone = json.loads(stone.read_text())
         raise ExpiredError(
@@ -126,7 +111,7 @@ def recipients(ctx: JobContext) -> list[tuple[str, Any]]:
 def demo_key_pair(ctx: JobContext) -> tuple[Path, Path]:
     """The demo researcher's key pair under ROOT/researcher-demo/ (standing for the
     researcher's own machine), made once and announced as demo-only."""
-    folder = uri_to_local_path(ctx.config.root) / DEMO_DIR
+    folder = ctx.catalog.demo_dir_file()
     private, public = folder / f"{DEMO_ID}.key", folder / f"{DEMO_ID}.pub"
     if not public.exists():
         private.unlink(missing_ok=True)
@@ -164,7 +149,7 @@ def run(ctx: JobContext, release_id: str | None = None) -> dict[str, Any]:
     end = check_deliverable(ctx, rid)
     listed, target_server = recipients(ctx), server(ctx)
     signer = signing_key(keys.open_for_run(ctx).signing_seed())
-    target = local(ctx, "outbox") / rid
+    target = ctx.catalog.local("outbox") / rid
     manifest = _package(ctx, rid, target, listed, signer, end)
     size = sum(f["bytes"] for f in pkg.file_list(manifest)) + sum(
         (target / n).stat().st_size for n in (pkg.MANIFEST, pkg.SIGNATURE)
@@ -184,7 +169,7 @@ def run(ctx: JobContext, release_id: str | None = None) -> dict[str, Any]:
     }
     if target_server is not None:
         record["uploads"].append(_upload(ctx, target_server, target, rid, manifest))
-    path = record_path(ctx, rid)
+    path = ctx.catalog.delivery_record_file(rid)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.write_text(json.dumps(record, indent=2) + "\n")
     seconds = round(time.monotonic() - started, 1)
@@ -233,7 +218,7 @@ def _package(
     head = _audit_head(ctx)
     extra = {"audit_head": head} if head else {}
     return pkg.build(
-        local(ctx, "release") / rid,
+        ctx.catalog.local("release") / rid,
         target,
         listed,
         signer,

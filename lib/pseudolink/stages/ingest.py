@@ -13,28 +13,19 @@ import re
 import time
 from functools import reduce
 
+from pseudolink.catalog import INGEST_REPORT, LEDGER, QUARANTINE, REPORTS_DIR, STAGING
 from pseudolink.cli import JobContext
 from pseudolink.errors import InputError
-from pseudolink.ingest.fs import HadoopFs
 from pseudolink.ingest.manifest import MANIFEST, Manifest, check_listing, parse_manifest
 from pseudolink.ingest.output import bronze_frame, quarantine_frame
 from pseudolink.ingest.reader import PreparedKind, read_kind
 from pseudolink.ingest.report import DeliveryReport, ledger_frame, report_frame
 from pseudolink.ingest.settings import IngestSettings
-from pseudolink.ingest.tables import (
-    LEDGER,
-    QUARANTINE,
-    REPORT,
-    REPORTS_DIR,
-    STAGING,
-    append,
-    bronze_table,
-    ledger_entry,
-    replace_delivery,
-)
+from pseudolink.ingest.tables import append, ledger_entry, replace_delivery
 from pseudolink.ingest.validate import Rules
 from pseudolink.purged import refuse_if_purged
 from pseudolink.schemas import SOURCES, SourceSchema, load_codelist, load_source
+from pseudolink.storage import HadoopFs
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -93,7 +84,7 @@ def ingest_delivery(
 ) -> DeliveryReport:
     """Check, read, validate and write one delivery; skip it if the ledger has it."""
     started = time.monotonic()
-    folder = f"{ctx.config.zone('inbox')}/{source}/{delivery_id}"
+    folder = ctx.catalog.delivery(source, delivery_id)
     bronze = ctx.config.zone("bronze")
     schema = load_source(ctx.config.conf_dir, source)
     manifest = read_manifest(fs, folder, source, delivery_id, schema)
@@ -190,14 +181,14 @@ def write_delivery(
     write_started = time.monotonic()
     for p in prepared:
         rows = bronze_frame(p.validated, schema.files[p.kind], did, now)
-        replace_delivery(rows, bronze_table(bronze, manifest.source, p.kind), did, ["period"])
+        replace_delivery(rows, ctx.catalog.bronze_table(manifest.source, p.kind), did, ["period"])
     quarantined = [
         quarantine_frame(p.validated, manifest.source, did, p.kind, now) for p in prepared
     ]
     replace_delivery(
         reduce(lambda a, b: a.unionByName(b), quarantined), f"{bronze}/{QUARANTINE}", did
     )
-    replace_delivery(report_frame(spark, report, now), f"{bronze}/{REPORT}", did)
+    replace_delivery(report_frame(spark, report, now), f"{bronze}/{INGEST_REPORT}", did)
     report.seconds = time.monotonic() - started
     report.phases["write"] = round(time.monotonic() - write_started, 2)
     fs.write_text(f"{bronze}/{REPORTS_DIR}/{did}.json", report.to_json())

@@ -20,8 +20,8 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pseudolink.catalog import KEYSTORE_DIR
 from pseudolink.cli import JobContext
-from pseudolink.config import uri_to_local_path
 from pseudolink.errors import PseudolinkError
 from pseudolink.keys.keystore import (
     KEYSTORE_FILE,
@@ -37,17 +37,15 @@ from pseudolink.pseudo.keytable import (
     DOMAINS,
     integrity,
     key_ids,
-    key_table_path,
     read_key_table,
 )
 from pseudolink.pseudo.tokens import token
 
-KEYSTORE_DIR = "keystore"
 _KEYSTORE_REL = f"trusted/{KEYSTORE_DIR}/{KEYSTORE_FILE}"
 
 
 def keystore_path(ctx: JobContext) -> Path:
-    return uri_to_local_path(ctx.config.zone("trusted")) / KEYSTORE_DIR / KEYSTORE_FILE
+    return ctx.catalog.keystore_file()
 
 
 def next_path(ctx: JobContext) -> Path:
@@ -96,7 +94,7 @@ def verify(ctx: JobContext) -> dict[str, dict[str, int | str]]:
     keystore = open_keystore(keystore_path(ctx), _passphrase(ctx))
     out: dict[str, dict[str, int | str]] = {}
     for domain in DOMAINS:
-        path = key_table_path(ctx.config.zone("trusted"), domain)
+        path = ctx.catalog.key_table(domain)
         table = read_key_table(ctx.spark, path)
         if table is None:
             out[domain] = {"rows": 0, "state": "no key table yet"}
@@ -146,7 +144,7 @@ def rotate(ctx: JobContext, identifiers: dict[str, DataFrame]) -> dict[str, int]
     method = ctx.config.pseudonymise.method
     plans: dict[str, DataFrame] = {}
     for domain in DOMAINS:
-        path = key_table_path(ctx.config.zone("trusted"), domain)
+        path = ctx.catalog.key_table(domain)
         table = read_key_table(ctx.spark, path)
         if table is None:
             continue

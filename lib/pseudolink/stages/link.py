@@ -18,10 +18,8 @@ import time
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pseudolink.catalog import LINK_REPORT, LINKED, Catalog
 from pseudolink.cli import JobContext
-from pseudolink.errors import InputError
-from pseudolink.ingest.fs import HadoopFs
-from pseudolink.ingest.tables import bronze_table
 from pseudolink.link.frames import (
     LINEAGE,
     exploded,
@@ -33,15 +31,9 @@ from pseudolink.link.frames import (
 from pseudolink.link.report import TableReport, build_report, reconcile
 from pseudolink.link.rules import RULES, LinkRule
 from pseudolink.purged import refuse_if_purged
-from pseudolink.stages.cohorts import trusted_table
+from pseudolink.storage import HadoopFs, read_delta, write_delta
 
-LINKED = "linked"
-REPORT_TABLE = "_report"
 BYTES_PER_WINDOW = 120  # estimated size of one window in the broadcast (measured ~100)
-
-
-def linked_table(ctx: JobContext, rule: LinkRule) -> str:
-    return f"{ctx.config.zone('trusted')}/{LINKED}/{rule.source}/{rule.kind}"
 
 
 def choose_join(ctx: JobContext, windows_rows: int) -> tuple[str, str]:
@@ -64,23 +56,20 @@ def join_plan(df: DataFrame) -> str:
     return ", ".join(found) or "no join"
 
 
-def read_table(ctx: JobContext, path: str, what: str) -> DataFrame:
-    if not HadoopFs(ctx.spark).exists(f"{path}/_delta_log"):
-        raise InputError(f"{path}: no {what} table (run the stages before link first)")
-    return ctx.spark.read.format("delta").load(path)
-
-
 def run(ctx: JobContext) -> list[TableReport]:
     """Link every table of RULES; write the linked tables and the report."""
     refuse_if_purged(ctx, "link", "the bronze KSZ and VDAB tables")
-    windows = read_table(ctx, trusted_table(ctx, "windows"), "populations' windows")
+    before = "run the stages before link first"
+    windows = read_delta(
+        ctx.spark, ctx.catalog.population("windows"), "populations' windows", before
+    )
     hint, why = choose_join(ctx, windows.count())
     people = windows_by_person(windows).cache()
     reports = []
     try:
         for rule in RULES:
-            path = bronze_table(ctx.config.zone("bronze"), rule.source, rule.kind)
-            bronze = read_table(ctx, path, f"bronze {rule.name}")
+            path = ctx.catalog.bronze_table(rule.source, rule.kind)
+            bronze = read_delta(ctx.spark, path, f"bronze {rule.name}", before)
             reports.append(link_table(ctx, rule, bronze, people, hint, why))
     finally:
         people.unpersist()
@@ -89,18 +78,21 @@ def run(ctx: JobContext) -> list[TableReport]:
         "link",
         inputs=[f"bronze/{r.source}/{r.kind}" for r in RULES] + ["trusted/populations/windows"],
         outputs=[f"trusted/{LINKED}/{r.source}/{r.kind}" for r in RULES]
-        + [f"trusted/{LINKED}/{REPORT_TABLE}"],
+        + [f"trusted/{LINKED}/{LINK_REPORT}"],
         counts={t.name: {"rows_in": t.bronze_rows, "linked": t.linked_rows} for t in reports},
     )
     return reports
 
 
-def pipeline_step(ctx: JobContext) -> tuple[list[str], list[str], dict]:
-    """The stage as the pipeline runs it: one summary line per table, the outputs."""
+def pipeline_step(ctx: JobContext) -> tuple[list[str], dict]:
+    """The stage as the pipeline runs it: one summary line per table."""
     reports = run(ctx)
-    base = f"{ctx.config.zone('trusted')}/{LINKED}"
-    outputs = [linked_table(ctx, rule) for rule in RULES] + [f"{base}/{REPORT_TABLE}"]
-    return [f"link {r.summary()}" for r in reports], outputs, {}
+    return [f"link {r.summary()}" for r in reports], {}
+
+
+def outputs(catalog: Catalog, extra: dict) -> list[str]:
+    """What the stage writes: every linked table and the linkage report."""
+    return [catalog.linked(rule.source, rule.kind) for rule in RULES] + [catalog.link_report()]
 
 
 def link_table(
@@ -125,17 +117,11 @@ def link_table(
     linked = linked_rows(rows, columns)
     plan = join_plan(linked)
     ctx.log.info("link: %s: %s (%s)", rule.name, plan, why)
-    out = linked_table(ctx, rule)
-    (
-        # One task per (population, period): one file per partition folder, not one per
-        # input split and folder.
-        linked.repartition("population", "period")
-        .write.format("delta")
-        .mode("overwrite")
-        .option("overwriteSchema", "true")
-        .partitionBy("population", "period")
-        .save(out)
-    )
+    out = ctx.catalog.linked(rule.source, rule.kind)
+    # One task per (population, period): one file per partition folder, not one per input
+    # split and folder.
+    parts = ["population", "period"]
+    write_delta(linked.repartition(*parts), out, parts, overwrite_schema=True)
     counts = report_counts(rows).collect()
     report = build_report(rule.source, rule.kind, counts, bronze.count())
     reconcile(report, ctx.spark.read.format("delta").load(out).count())
@@ -152,7 +138,6 @@ def hot_keys(bronze: DataFrame, limit: int) -> list[str]:
 
 
 def write_report(ctx: JobContext, reports: list[TableReport]) -> None:
-    base = f"{ctx.config.zone('trusted')}/{LINKED}"
     rows = [r.as_dict() for t in reports for r in t.rows]
     schema = (
         "source string, kind string, population string, period string, rows_in long, "
@@ -161,9 +146,7 @@ def write_report(ctx: JobContext, reports: list[TableReport]) -> None:
     frame = ctx.spark.createDataFrame(
         [tuple(r[k] for k in schema_names(schema)) for r in rows], schema
     ).withColumn("created_at", F.current_timestamp())
-    frame.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(
-        f"{base}/{REPORT_TABLE}"
-    )
+    write_delta(frame, ctx.catalog.link_report(), overwrite_schema=True)
     summary = {
         "tables": [
             {
@@ -178,7 +161,7 @@ def write_report(ctx: JobContext, reports: list[TableReport]) -> None:
         ],
         "rows": rows,
     }
-    HadoopFs(ctx.spark).write_text(f"{base}/{REPORT_TABLE}.json", json.dumps(summary, indent=1))
+    HadoopFs(ctx.spark).write_text(ctx.catalog.link_report(".json"), json.dumps(summary, indent=1))
 
 
 def schema_names(schema: str) -> list[str]:

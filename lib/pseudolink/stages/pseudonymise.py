@@ -21,41 +21,37 @@ from functools import reduce
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pseudolink.catalog import PSEUDONYMISED, Catalog
 from pseudolink.cli import JobContext
 from pseudolink.errors import PseudolinkError
-from pseudolink.ingest.fs import HadoopFs
 from pseudolink.keys.keystore import Keystore
 from pseudolink.link.rules import RULES
 from pseudolink.pseudo.check import identifier_findings
-from pseudolink.pseudo.keytable import assign, key_table_path
+from pseudolink.pseudo.keytable import assign
 from pseudolink.pseudo.replace import pseudonymise_frame
 from pseudolink.pseudo.tokens import token
 from pseudolink.purged import PURGED_SOURCES, purge_state, refuse_if_purged
 from pseudolink.stages import keys
-from pseudolink.stages.cohorts import trusted_table
-from pseudolink.stages.link import linked_table, read_table
+from pseudolink.storage import HadoopFs, read_delta, write_delta
 
-PSEUDONYMISED = "pseudonymised"
 BYTES_PER_MAPPING = 40
-
-
-def output_path(ctx: JobContext, name: str) -> str:
-    return f"{ctx.config.zone('trusted')}/{PSEUDONYMISED}/{name}"
 
 
 def tables(ctx: JobContext) -> dict[str, DataFrame]:
     """The trusted tables to pseudonymise, by output name. After a purge, the linked KSZ
     and VDAB tables are gone; they hold no identifier the others lack (the INSZ of the
     populations, no household id), so keys rotate and reidentify read the rest."""
+    cat, before = ctx.catalog, "run the stages before pseudonymise first"
     out = {
-        "populations": read_table(ctx, trusted_table(ctx, "membership"), "membership"),
-        "moves": read_table(ctx, trusted_table(ctx, "moves"), "moves"),
+        "populations": read_delta(ctx.spark, cat.population("membership"), "membership", before),
+        "moves": read_delta(ctx.spark, cat.population("moves"), "moves", before),
     }
     purged = purge_state(ctx) is not None
     for rule in RULES:
         if purged and rule.source in PURGED_SOURCES:
             continue
-        out[rule.kind] = read_table(ctx, linked_table(ctx, rule), f"linked {rule.name}")
+        path = cat.linked(rule.source, rule.kind)
+        out[rule.kind] = read_delta(ctx.spark, path, f"linked {rule.name}", before)
     return out
 
 
@@ -95,7 +91,6 @@ def run(ctx: JobContext) -> dict:
     method = ctx.config.pseudonymise.method
     frames = tables(ctx)
     fs = HadoopFs(ctx.spark)
-    trusted = ctx.config.zone("trusted")
     summary: dict = {"method": method, "key_id": keystore.key_id, "domains": {}, "tables": {}}
     maps: dict[str, DataFrame] = {}
     for domain, ids in identifiers(frames).items():
@@ -103,7 +98,7 @@ def run(ctx: JobContext) -> dict:
         tokens = with_tokens(ids, domain_key(keystore, domain), method).cache()
         distinct = tokens.count()
         tokens_seconds = time.monotonic() - started
-        path = key_table_path(trusted, domain)
+        path = ctx.catalog.key_table(domain)
         counts = assign(ctx.spark, path, tokens, keystore.key_id, keystore.numbering_key(domain))
         table = ctx.spark.read.format("delta").load(path)
         mapping = tokens.join(table.select("token", "seq"), "token").select("id", "seq").cache()
@@ -135,17 +130,11 @@ def run(ctx: JobContext) -> dict:
     try:
         for name, frame in frames.items():
             started = time.monotonic()
-            out = output_path(ctx, name)
+            out = ctx.catalog.pseudonymised(name)
             result = pseudonymise_frame(frame, maps, broadcast=broadcast)
             parts = [c for c in ("population", "period") if c in result.columns]
-            (
-                (result.repartition(*parts) if parts else result)
-                .write.format("delta")
-                .mode("overwrite")
-                .option("overwriteSchema", "true")
-                .partitionBy(*parts)
-                .save(out)
-            )
+            result = result.repartition(*parts) if parts else result
+            write_delta(result, out, parts, overwrite_schema=True)
             written = ctx.spark.read.format("delta").load(out)
             findings = identifier_findings(written, known_households)
             if findings:
@@ -159,7 +148,7 @@ def run(ctx: JobContext) -> dict:
             }
             ctx.log.info("pseudonymise: %s: %s rows checked, no identifier", name, f"{rows:,}")
     except BaseException:
-        fs.delete(f"{trusted}/{PSEUDONYMISED}")
+        fs.delete(ctx.catalog.trusted(PSEUDONYMISED))
         raise
     finally:
         for m in maps.values():
@@ -182,14 +171,18 @@ def run(ctx: JobContext) -> dict:
     return summary
 
 
-def pipeline_step(ctx: JobContext) -> tuple[list[str], list[str], dict]:
-    """The stage as the pipeline runs it: numbers per domain, the written tables."""
+def pipeline_step(ctx: JobContext) -> tuple[list[str], dict]:
+    """The stage as the pipeline runs it: numbers per domain, the tables written."""
     summary = run(ctx)
     lines = [
         f"pseudonymise {domain}: {c['total']:,} numbers ({c['added']:,} new)"
         for domain, c in summary["domains"].items()
     ]
-    trusted = ctx.config.zone("trusted")
-    outputs = [output_path(ctx, name) for name in summary["tables"]]
-    outputs += [key_table_path(trusted, domain) for domain in summary["domains"]]
-    return lines, outputs, {"domains": summary["domains"]}
+    return lines, {"domains": summary["domains"], "tables": list(summary["tables"])}
+
+
+def outputs(catalog: Catalog, extra: dict) -> list[str]:
+    """What the stage writes: the pseudonymised tables and the key tables."""
+    return [catalog.pseudonymised(n) for n in extra["tables"]] + [
+        catalog.key_table(d) for d in extra["domains"]
+    ]

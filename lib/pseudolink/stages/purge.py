@@ -26,17 +26,14 @@ import json
 import time
 from dataclasses import dataclass
 
+from pseudolink.catalog import LINKED, QUARANTINE
 from pseudolink.cli import JobContext
 from pseudolink.erasure import data_files, erase, finish_rewrite, leftover_files, rewrite_log
 from pseudolink.errors import PseudolinkError
-from pseudolink.ingest.fs import HadoopFs
-from pseudolink.ingest.tables import QUARANTINE, bronze_table
 from pseudolink.link.rules import RULES
 from pseudolink.purged import PURGED_SOURCES, marker_path, purge_state, write_state
 from pseudolink.release.rules import load_rules
-from pseudolink.stages.link import LINKED, REPORT_TABLE, linked_table
-from pseudolink.stages.pseudonymise import output_path
-from pseudolink.stages.release import MANIFEST
+from pseudolink.storage import HadoopFs, is_delta, utc_now
 
 CONDITION = "source IN ('ksz', 'vdab')"
 
@@ -58,7 +55,7 @@ class Target:
 def targets(ctx: JobContext, fs: HadoopFs, inbox: bool = True) -> list[Target]:
     """What purge destroys, found on disk (tables first, then the folders that held them)."""
     root = ctx.config.root.rstrip("/") + "/"
-    zones = [ctx.config.zone("bronze"), f"{ctx.config.zone('trusted')}/{LINKED}"]
+    zones = [ctx.config.zone("bronze"), ctx.catalog.trusted(LINKED)]
     tables, folders = [], []
     for source in PURGED_SOURCES:
         for zone in zones:
@@ -74,7 +71,7 @@ def targets(ctx: JobContext, fs: HadoopFs, inbox: bool = True) -> list[Target]:
             if fs.exists(base):
                 folders.append(Target("folder", base, base[len(root) :]))
     out = tables
-    quarantine = f"{ctx.config.zone('bronze')}/{QUARANTINE}"
+    quarantine = ctx.catalog.bronze(QUARANTINE)
     finish_rewrite(fs, quarantine)
     if fs.exists(f"{quarantine}/_delta_log"):
         out.append(Target("rows", quarantine, quarantine[len(root) :]))
@@ -84,16 +81,14 @@ def targets(ctx: JobContext, fs: HadoopFs, inbox: bool = True) -> list[Target]:
 def check_ready(ctx: JobContext, fs: HadoopFs, release_id: str | None, rows: dict[str, int]) -> str:
     """Raise PurgeRefused naming what is not finished; return the release id. What is
     missing is looked for first, then the row counts (kept in ``rows`` by path)."""
-    linked_report = f"{ctx.config.zone('trusted')}/{LINKED}/{REPORT_TABLE}.json"
-    missing = [
-        linked_table(ctx, r) for r in RULES if not fs.exists(f"{linked_table(ctx, r)}/_delta_log")
-    ]
+    cat = ctx.catalog
+    linked_report = cat.link_report(".json")
+    linked_tables = [cat.linked(r.source, r.kind) for r in RULES]
+    missing = [t for t in linked_tables if not is_delta(ctx.spark, t)]
     if missing or not fs.exists(linked_report):
         _refuse("linkage has not finished", missing or [linked_report], "link")
     names = ["populations", "moves"] + [r.kind for r in RULES]
-    missing = [
-        output_path(ctx, n) for n in names if not fs.exists(f"{output_path(ctx, n)}/_delta_log")
-    ]
+    missing = [cat.pseudonymised(n) for n in names if not is_delta(ctx.spark, cat.pseudonymised(n))]
     if missing:
         _refuse("pseudonymisation has not finished", missing, "pseudonymise")
     release_id, manifest = _find_release(ctx, fs, release_id)
@@ -108,7 +103,7 @@ def check_ready(ctx: JobContext, fs: HadoopFs, release_id: str | None, rows: dic
     }
     purged = [r for r in RULES if r.source in PURGED_SOURCES]
     for rule in purged:
-        bronze = bronze_table(ctx.config.zone("bronze"), rule.source, rule.kind)
+        bronze = cat.bronze_table(rule.source, rule.kind)
         now = count(bronze) if fs.exists(f"{bronze}/_delta_log") else read.get(rule.name)
         if now != read.get(rule.name):
             raise PurgeRefused(
@@ -116,14 +111,15 @@ def check_ready(ctx: JobContext, fs: HadoopFs, release_id: str | None, rows: dic
                 f"{read.get(rule.name)}: a delivery came after the link; run link, "
                 "pseudonymise and release again first. Nothing was destroyed"
             )
-        linked, pseudo = count(linked_table(ctx, rule)), count(output_path(ctx, rule.kind))
+        pseudo_path = cat.pseudonymised(rule.kind)
+        linked, pseudo = count(cat.linked(rule.source, rule.kind)), count(pseudo_path)
         if linked != pseudo:
             _refuse(
                 "pseudonymisation has not finished",
-                [f"{output_path(ctx, rule.kind)} ({pseudo:,} rows of {linked:,} linked)"],
+                [f"{pseudo_path} ({pseudo:,} rows of {linked:,} linked)"],
                 "pseudonymise",
             )
-    made = max(_last_commit(fs, output_path(ctx, r.kind)) for r in purged)
+    made = max(_last_commit(fs, cat.pseudonymised(r.kind)) for r in purged)
     if dt.datetime.fromisoformat(manifest["created"]).timestamp() < made:
         when = dt.datetime.fromtimestamp(made, dt.UTC).isoformat(timespec="seconds")
         _refuse(
@@ -140,12 +136,13 @@ def _find_release(ctx: JobContext, fs: HadoopFs, release_id: str | None) -> tupl
     manifests = {}
     if fs.is_dir(zone):
         for e in fs.list(zone):
-            if e.is_dir and fs.exists(f"{zone}/{e.name}/{MANIFEST}"):
-                manifests[e.name] = json.loads(fs.read_bytes(f"{zone}/{e.name}/{MANIFEST}"))
+            path = ctx.catalog.release_manifest(e.name)
+            if e.is_dir and fs.exists(path):
+                manifests[e.name] = json.loads(fs.read_bytes(path))
     if release_id is None and manifests:
         release_id = max(manifests, key=lambda r: (manifests[r].get("created", ""), r))
     if release_id not in manifests:
-        wanted = f"{zone}/{release_id or '<release-id>'}/{MANIFEST}"
+        wanted = ctx.catalog.release_manifest(release_id or "<release-id>")
         _refuse("no release was made", [wanted], "release")
     kinds = {r.kind for r in RULES if r.source in PURGED_SOURCES}
     wanted = {n for n, t in load_rules(ctx.config.conf_dir).tables.items() if t.source in kinds}
@@ -206,7 +203,7 @@ def inventory(
                 "listing": listed,
             }
         )
-    return {"created": _now(), "release_id": release_id, "targets": entries}
+    return {"created": utc_now(), "release_id": release_id, "targets": entries}
 
 
 def run(ctx: JobContext, release_id: str | None = None, inbox: bool = True) -> dict:
@@ -226,10 +223,10 @@ def run(ctx: JobContext, release_id: str | None = None, inbox: bool = True) -> d
         listed = inventory(ctx, fs, found, release_id, rows)
         text = json.dumps(listed, indent=1)
         name = f"audit/purge-inventory-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}.json"
-        fs.write_text(f"{ctx.config.zone('trusted')}/{name}", text)
+        fs.write_text(ctx.catalog.trusted(name), text)
         state = {
             "state": "started",
-            "started": _now(),
+            "started": utc_now(),
             "release_id": release_id,
             "inventory": f"trusted/{name}",
             "inventory_sha256": _sha256(text),
@@ -249,7 +246,7 @@ def run(ctx: JobContext, release_id: str | None = None, inbox: bool = True) -> d
             + "; ".join(problems[:5])
             + f". The marker {marker_path(ctx)} stays 'started': run purge again"
         )
-    state = {**state, "state": "done", "finished": _now(), "steps": steps}
+    state = {**state, "state": "done", "finished": utc_now(), "steps": steps}
     write_state(ctx, state)
     seconds = round(time.monotonic() - started, 1)
     for path, s in state["summary"].items():
@@ -324,7 +321,3 @@ def _all_files(fs: HadoopFs, uri: str, prefix: str = "") -> list[tuple[str, int]
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -20,13 +20,13 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
+from pseudolink.catalog import REIDENTIFY_AUDIT as AUDIT
 from pseudolink.cli import JobContext
 from pseudolink.config import uri_to_local_path
 from pseudolink.errors import InputError, PseudolinkError
-from pseudolink.pseudo.keytable import key_table_path, read_key_table
+from pseudolink.pseudo.keytable import read_key_table
 from pseudolink.stages import keys, pseudonymise
 
-AUDIT = "audit/reidentify.jsonl"
 _CASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 
@@ -37,7 +37,7 @@ def run(ctx: JobContext, domain: str, numbers: list[int], reason: str, case: str
         raise InputError("--reason: give the legal reason in words (at least 10 characters)")
     keystore = keys.open_for_run(ctx)
     trusted = ctx.config.zone("trusted")
-    table = read_key_table(ctx.spark, key_table_path(trusted, domain))
+    table = read_key_table(ctx.spark, ctx.catalog.key_table(domain))
     if table is None:
         raise PseudolinkError(f"reidentify: no {domain} key table yet (run pseudonymise first)")
     wanted = table.filter(F.col("seq").isin(numbers)).select("token", "seq")

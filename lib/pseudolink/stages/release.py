@@ -27,10 +27,11 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pseudolink.catalog import RELEASE_MANIFEST as MANIFEST
+from pseudolink.catalog import Catalog
 from pseudolink.cli import JobContext
 from pseudolink.errors import InputError, PseudolinkError
-from pseudolink.ingest.fs import HadoopFs
-from pseudolink.pseudo.check import identifier_findings
+from pseudolink.pseudo.check import RELEASE_COLUMN, identifier_findings
 from pseudolink.release.build import (
     partition_columns,
     persons_frame,
@@ -50,15 +51,8 @@ from pseudolink.release.scra import (
     summary,
 )
 from pseudolink.release.treat import Treatment, information_loss, start_levels, treat
-from pseudolink.stages.cohorts import trusted_table
-from pseudolink.stages.link import read_table
-from pseudolink.stages.pseudonymise import output_path
-from pseudolink.stages.state import files_digest
+from pseudolink.storage import HadoopFs, read_delta, utc_now, write_delta
 
-MANIFEST = "manifest.json"
-WORK = "release_work"
-REFUSED = "scra"
-RELEASE_COLUMN = re.compile(r"(^|_)(insz|source_file|source_line)$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SHOWN_OFFENDING = 10
 
@@ -89,11 +83,11 @@ class ReleaseOutcome:
         )
 
 
-def default_release_id(fs: HadoopFs, zone: str) -> str:
+def default_release_id(fs: HadoopFs, catalog: Catalog) -> str:
     """``release-YYYYMMDD``, with ``-2``, ``-3``... when that release exists already."""
     base = f"release-{dt.datetime.now(dt.UTC):%Y%m%d}"
     rid, n = base, 1
-    while fs.exists(f"{zone}/{rid}/{MANIFEST}"):
+    while fs.exists(catalog.release_manifest(rid)):
         n += 1
         rid = f"{base}-{n}"
     return rid
@@ -105,7 +99,9 @@ def sources(ctx: JobContext, rules: ReleaseRules) -> dict[str, DataFrame]:
     for t in rules.tables.values():
         if t.source == "persons" or t.source in out:
             continue
-        out[t.source] = read_table(ctx, output_path(ctx, t.source), f"pseudonymised {t.source}")
+        path = ctx.catalog.pseudonymised(t.source)
+        before = "run the stages before release first"
+        out[t.source] = read_delta(ctx.spark, path, f"pseudonymised {t.source}", before)
     if any(t.source == "persons" for t in rules.tables.values()):
         out["persons"] = persons_frame(out["populations"], out["moves"])
     return out
@@ -133,13 +129,11 @@ def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
     started = time.monotonic()
     rules = load_rules(ctx.config.conf_dir)
     fs = HadoopFs(ctx.spark)
-    zone = ctx.config.zone("release")
-    trusted = ctx.config.zone("trusted")
-    rid = release_id or default_release_id(fs, zone)
+    rid = release_id or default_release_id(fs, ctx.catalog)
     if not _ID.match(rid):
         raise InputError(f"--release-id '{rid}': expected letters, digits, '.', '_', '-'")
-    folder = f"{zone}/{rid}"
-    if fs.exists(f"{folder}/{MANIFEST}"):
+    folder = ctx.catalog.release(rid)
+    if fs.exists(ctx.catalog.release_manifest(rid)):
         raise InputError(
             f"{folder}: release '{rid}' exists and is complete; give a new --release-id"
         )
@@ -149,7 +143,7 @@ def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
     frames = sources(ctx, rules)
     base = scra_base(frames, rules).cache()
     ctx.log.info("release: SCRA on %s person-years (k = %d)", f"{base.count():,}", rules.k)
-    work = f"{trusted}/{WORK}/{rid}"
+    work = ctx.catalog.release_work(rid)
     try:
         treatment = treat(base, rules, ctx.config.conf_dir, Scratch(ctx.spark, work), ctx.log.info)
         scra_seconds = time.monotonic() - started
@@ -183,17 +177,22 @@ def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
     return outcome
 
 
-def pipeline_step(ctx: JobContext) -> tuple[list[str], list[str], dict]:
-    """The stage as the pipeline runs it: the verdict line, the manifest (written last)."""
-    outcome = run(ctx)
-    extra = {"folder": outcome.folder, "verdict": outcome.verdict, "report": outcome.report}
-    return [outcome.summary_line()], [f"{outcome.folder}/{MANIFEST}"], extra
+def pipeline_step(ctx: JobContext) -> tuple[list[str], dict]:
+    """The stage as the pipeline runs it (release id ``ctx.args.release_id``, if given):
+    the verdict line, the release's folder, verdict and report."""
+    outcome = run(ctx, getattr(ctx.args, "release_id", None))
+    extra = {
+        "release_id": outcome.release_id,
+        "folder": outcome.folder,
+        "verdict": outcome.verdict,
+        "report": outcome.report,
+    }
+    return [outcome.summary_line()], extra
 
 
-def rules_fingerprint(ctx: JobContext) -> str:
-    """The config files a release depends on: conf/release.yaml and the code lists."""
-    conf = Path(ctx.config.conf_dir)
-    return files_digest([conf / "release.yaml", *sorted((conf / "codes").glob("*.csv"))])
+def outputs(catalog: Catalog, extra: dict) -> list[str]:
+    """What marks the release done: its manifest, written last."""
+    return [catalog.release_manifest(extra["release_id"])]
 
 
 def scra_summary(
@@ -285,7 +284,7 @@ def refuse(
 ) -> None:
     """Write the SCRA report to trusted/scra/<release-id>/ and stop: nothing is released."""
     scra["offending"] = offending_cells(treatment.frame, rules)
-    folder = f"{ctx.config.zone('trusted')}/{REFUSED}/{rid}"
+    folder = ctx.catalog.refused(rid)
     fs.write_text(f"{folder}/scra.json", json.dumps(scra, indent=2, default=str))
     fs.write_text(f"{folder}/scra_report.html", render_report(scra))
     shown = "; ".join(
@@ -316,12 +315,13 @@ def write_release(
     from delta.tables import DeltaTable
 
     folder = outcome.folder
-    known = read_table(ctx, trusted_table(ctx, "membership"), "membership").select("household_id")
+    membership = read_delta(ctx.spark, ctx.catalog.population("membership"), "membership")
+    known = membership.select("household_id")
     qis = rules.quasi_identifiers
     columns: dict[str, list[tuple[str, str]]] = {}
     manifest: dict = {
         "release_id": outcome.release_id,
-        "created": _now(),
+        "created": utc_now(),
         # The last day researchers may keep it (conf retention.end_date): `retention`
         # destroys the release and its packages after it.
         "end_date": ctx.config.retention.end_date.isoformat(),
@@ -336,13 +336,7 @@ def write_release(
             out = with_treated(out, table, treatment.frame, qis)
         parts = partition_columns(table)
         path = f"{folder}/{name}"
-        (
-            out.repartition(*parts)
-            .write.format("delta")
-            .mode("overwrite")
-            .partitionBy(*parts)
-            .save(path)
-        )
+        write_delta(out.repartition(*parts), path, parts)
         written = ctx.spark.read.format("delta").load(path)
         findings = identifier_findings(written, known, RELEASE_COLUMN)
         if findings:
@@ -381,7 +375,3 @@ def walk(fs: HadoopFs, folder: str, prefix: str = "") -> list[tuple[str, int]]:
         elif not e.name.endswith(".crc"):
             out.append((rel, e.size))
     return sorted(out)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

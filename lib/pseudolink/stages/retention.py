@@ -30,12 +30,12 @@ from typing import Any
 
 import paramiko
 
+from pseudolink.catalog import DELIVERIES, TOMBSTONES
 from pseudolink.cli import JobContext
 from pseudolink.config import uri_to_local_path
 from pseudolink.deliver import package as pkg
 from pseudolink.deliver.sftp import Server, SftpError, connect, remove
-from pseudolink.stages.deliver import end_date, local, record_path, server, tombstone_path
-from pseudolink.stages.release import REFUSED, WORK
+from pseudolink.stages.deliver import end_date, server
 
 
 def candidates(ctx: JobContext) -> dict[str, dict[str, Any]]:
@@ -43,9 +43,9 @@ def candidates(ctx: JobContext) -> dict[str, dict[str, Any]]:
     pending tombstone), with the end date it carries."""
     found: dict[str, dict[str, Any]] = {}
     sources = [
-        (local(ctx, "release"), f"*/{pkg.RELEASE_MANIFEST}", "end_date"),
-        (local(ctx, "outbox"), f"*/{pkg.MANIFEST}", "end_date"),
-        (local(ctx, "trusted") / "deliveries", "*.json", "end_date"),
+        (ctx.catalog.local("release"), f"*/{pkg.RELEASE_MANIFEST}", "end_date"),
+        (ctx.catalog.local("outbox"), f"*/{pkg.MANIFEST}", "end_date"),
+        (ctx.catalog.local("trusted") / DELIVERIES, "*.json", "end_date"),
     ]
     for folder, pattern, key in sources:
         for path in folder.glob(pattern):
@@ -58,7 +58,7 @@ def candidates(ctx: JobContext) -> dict[str, dict[str, Any]]:
             found.setdefault(rid, {})
             if data.get(key):
                 found[rid].setdefault("dates", []).append(data[key])
-    for stone in (local(ctx, "trusted") / "retention").glob("*.json"):
+    for stone in (ctx.catalog.local("trusted") / TOMBSTONES).glob("*.json"):
         if json.loads(stone.read_bytes()).get("remote") == "pending":
             found.setdefault(stone.stem, {})["pending"] = True
     return found
@@ -108,7 +108,7 @@ def run(ctx: JobContext, today: dt.date | None = None) -> dict[str, Any]:
 def destroy(ctx: JobContext, rid: str, end: dt.date, target: Server | None) -> dict[str, Any]:
     """Crypto-shred and remove one release everywhere the trusted third party holds it."""
     what: list[str] = []
-    package = local(ctx, "outbox") / rid
+    package = ctx.catalog.local("outbox") / rid
     for folder in (package, package.with_name(f".{rid}.partial")):
         shredded = shred_keys(folder)
         if shredded:
@@ -118,14 +118,14 @@ def destroy(ctx: JobContext, rid: str, end: dt.date, target: Server | None) -> d
             what.append(f"outbox/{folder.name}")
     remote = _remove_remote(ctx, rid, target)
     for folder in (
-        local(ctx, "release") / rid,
-        local(ctx, "trusted") / WORK / rid,
-        local(ctx, "trusted") / REFUSED / rid,
+        ctx.catalog.local("release") / rid,
+        uri_to_local_path(ctx.catalog.release_work(rid)),
+        uri_to_local_path(ctx.catalog.refused(rid)),
     ):
         if folder.exists():
             shutil.rmtree(folder)
             what.append(str(folder.relative_to(uri_to_local_path(ctx.config.root))))
-    record = record_path(ctx, rid)
+    record = ctx.catalog.delivery_record_file(rid)
     if record.exists():
         state = json.loads(record.read_text())
         record.write_text(json.dumps({**state, "state": "destroyed"}, indent=2) + "\n")
@@ -136,7 +136,7 @@ def destroy(ctx: JobContext, rid: str, end: dt.date, target: Server | None) -> d
         "what": what,
         "remote": remote,
     }
-    path = tombstone_path(ctx, rid)
+    path = ctx.catalog.tombstone_file(rid)
     if path.exists():  # a rerun for a server copy left pending
         stone["what"] = json.loads(path.read_text())["what"] + what
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

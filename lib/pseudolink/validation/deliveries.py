@@ -13,10 +13,10 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pseudolink.ingest.fs import HadoopFs
+from pseudolink.catalog import QUARANTINE
 from pseudolink.ingest.parse import parse_value, period_of
-from pseudolink.ingest.tables import QUARANTINE, bronze_table
 from pseudolink.schemas import SOURCES, FileSchema, SourceSchema
+from pseudolink.storage import HadoopFs
 
 UNREADABLE = "unreadable"
 COUNT_SCHEMA = "source string, kind string, period string, reason string, rows long"
@@ -85,7 +85,7 @@ def delivery_counts(
     parts = []
     for source in SOURCES:
         for kind in schemas[source].files:
-            path = bronze_table(bronze_zone, source, kind)
+            path = f"{bronze_zone}/{source}/{kind}"  # catalog.Catalog.bronze_table
             if fs.exists(f"{path}/_delta_log"):
                 parts.append(accepted_counts(spark.read.format("delta").load(path), source, kind))
     quarantine = f"{bronze_zone}/{QUARANTINE}"

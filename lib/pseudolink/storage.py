@@ -1,17 +1,23 @@
-"""The few file-system operations the ingest needs, through Hadoop's FileSystem.
+"""File-system and Delta helpers every stage shares.
 
 The data root is a URI (``file://``, ``hdfs://``, ``s3a://``): listing a delivery,
-reading its manifest, hashing its files and writing the JSON report go through the JVM's
-Hadoop client so the same code serves every scheme. Hashing streams the file inside the
-JVM (commons-codec's ``DigestUtils``, shipped with Spark): no bytes cross into Python.
+reading a manifest, hashing files and writing small JSON files go through the JVM's
+Hadoop client (:class:`HadoopFs`) so the same code serves every scheme. Hashing streams
+the file inside the JVM (commons-codec's ``DigestUtils``, shipped with Spark): no bytes
+cross into Python. The Delta helpers: whether a table is there, reading one with a clear
+error when it is not, writing one (partitioned, replacing) and the UTC timestamps the
+markers and manifests carry.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+
+from pseudolink.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -139,3 +145,37 @@ class HadoopFs:
         crc = self._jvm.org.apache.hadoop.fs.Path(path.getParent(), f".{path.getName()}.crc")
         if fs.exists(crc):
             fs.delete(crc, False)
+
+
+def utc_now(timespec: str = "seconds") -> str:
+    """The current time in UTC, ISO 8601 (markers, manifests, records)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec=timespec)
+
+
+def is_delta(spark: SparkSession, path: str) -> bool:
+    """Whether ``path`` holds a Delta table (its ``_delta_log`` is there)."""
+    return HadoopFs(spark).exists(f"{path}/_delta_log")
+
+
+def read_delta(spark: SparkSession, path: str, what: str, hint: str = "") -> DataFrame:
+    """The Delta table at ``path``; a clear :class:`InputError` naming it when it is not
+    there (``what`` says which table, ``hint`` what to run first)."""
+    if not is_delta(spark, path):
+        raise InputError(f"{path}: no {what} table" + (f" ({hint})" if hint else ""))
+    return spark.read.format("delta").load(path)
+
+
+def write_delta(
+    df: DataFrame,
+    path: str,
+    partition_by: list[str] | tuple[str, ...] = (),
+    mode: str = "overwrite",
+    overwrite_schema: bool = False,
+) -> None:
+    """Write ``df`` as the Delta table at ``path`` (replacing it by default)."""
+    writer = df.write.format("delta").mode(mode)
+    if overwrite_schema:
+        writer = writer.option("overwriteSchema", "true")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.save(path)
