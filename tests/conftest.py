@@ -1,7 +1,7 @@
 """The suite's shared fixtures.
 
 - ``spark``: one session-scoped SparkSession for the whole suite, built by the project's
-  own factory: local[2], one shuffle partition and the other settings for tiny data of
+  own factory: local[2], two shuffle partitions and the settings for tiny data of
   :data:`TINY_SPARK` (each measured: see the README's test section), UI off, Delta on.
 - ``shared``: ONE generated data root for the suite. SHARED_PERSONS persons are generated
   and the pipeline runs once, in-process, up to the release (``stop_after="release"``),

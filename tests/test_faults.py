@@ -34,6 +34,7 @@ from runs import (
 from shared import RELEASE_ID
 
 from pseudolink.stages import pipeline
+from pseudolink.storage import HadoopFs
 
 
 class Crash(Exception):
@@ -52,15 +53,21 @@ CRASH_AFTER = [
 @contextmanager
 def crash_inside(monkeypatch, stage: str, where: str):
     """Make the pipeline raise Crash right after the first Delta write under ``where``
-    while ``stage`` runs; the write itself completes."""
+    while ``stage`` runs; the write itself completes. From then on the "dead" process
+    deletes nothing: the stage's own clean-up on an error (which a killed process never
+    gets to) leaves what was written, as a SIGKILL would."""
     active = {"on": False, "hit": False}
-    save = DataFrameWriter.save
+    save, delete = DataFrameWriter.save, HadoopFs.delete
 
     def dying_save(self, path=None, *args, **kwargs):
         save(self, path, *args, **kwargs)
         if active["on"] and path and where in str(path):
             active["hit"] = True
             raise Crash(f"died inside {stage} after writing {path}")
+
+    def dead_delete(self, uri):
+        if not active["hit"]:
+            delete(self, uri)
 
     def wrap(step):
         def inside(*args):
@@ -75,6 +82,7 @@ def crash_inside(monkeypatch, stage: str, where: str):
     stages = tuple(replace(s, step=wrap(s.step)) if s.name == stage else s for s in pipeline.STAGES)
     with monkeypatch.context() as mp:
         mp.setattr(DataFrameWriter, "save", dying_save)
+        mp.setattr(HadoopFs, "delete", dead_delete)
         mp.setattr(pipeline, "STAGES", stages)
         yield active
     assert active["hit"], f"no write under {where} inside {stage}"
