@@ -18,10 +18,15 @@ from shared import PASSPHRASE, RELEASE_ID
 SHARED_PERSONS = 2000
 
 # Spark settings for tiny data, in the test session and in the config of the pipelines the
-# tests start as processes (spark.extra). Adaptive execution stays on: with it off the
-# release of the shared root took 79 s instead of 122 s, but chispa's row comparison
-# zips the partitions of its two frames and needs the counts AQE's coalescing evens out.
-TINY_SPARK: dict[str, str] = {}
+# tests start as processes (spark.extra). Measured on the shared root's pipeline up to the
+# release, in-process, 2 000 persons, this 2-core machine, one run each (README, test
+# section): Spark's defaults 423 s (1 271 jobs); whole-stage code generation off 383 s
+# (compiling the generated code costs more than it saves on a few thousand rows): used.
+# Adaptive execution off as well measured 335 s (747 jobs) but is not used: with it off,
+# Spark 4.2 fails the cohorts' follow-up join ("Can't zip RDDs with unequal numbers of
+# partitions: List(4, 2)", tests/test_cohorts_rules.py); Delta's file statistics and
+# checksum files off on top of that measured slower (372 s).
+TINY_SPARK: dict[str, str] = {"spark.sql.codegen.wholeStage": "false"}
 TINY_PARTITIONS = 2
 
 
