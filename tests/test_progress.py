@@ -30,6 +30,7 @@ class Seen(logging.Handler):
 
 def test_progress_logs_task_counts_while_a_job_runs(spark, tmp_path):
     log = logging.getLogger("test-progress")
+    level = log.level
     log.setLevel(logging.INFO)
     seen = Seen()
     log.addHandler(seen)
@@ -55,5 +56,6 @@ def test_progress_logs_task_counts_while_a_job_runs(spark, tmp_path):
     finally:
         open(flag, "w").close()
         log.removeHandler(seen)
+        log.setLevel(level)
     assert result == [15]
     assert any("/6 tasks done after" in line for line in seen.lines)
