@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -40,6 +42,35 @@ def run_pipeline(repo: Path, root: Path, conf: Path, *spark_args: str, timeout: 
         text=True,
         timeout=timeout,
     )
+
+
+def run_until(command: list[str], cwd: Path, pattern: re.Pattern) -> list[str]:
+    """Start ``command`` in its own process group; SIGKILL the whole group as soon as a line
+    of its output matches ``pattern``. Returns the lines seen (the last one matched)."""
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=run_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    seen: list[str] = []
+    try:
+        for line in proc.stdout:
+            seen.append(line.rstrip("\n"))
+            if pattern.search(line):
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert seen and pattern.search(seen[-1]), "the run ended before the kill point:\n" + (
+        "\n".join(seen[-30:])
+    )
+    return seen
 
 
 def release_folder(root: Path) -> Path:

@@ -31,35 +31,33 @@ def as_benchmark_root(shared, target, spark):
 
 
 @pytest.fixture(scope="module")
-def from_link(shared, spark, tmp_path_factory):
-    """``benchmark --from-link --variants`` on a copy: link, pseudonymise, release, the
-    variants, purge and deliver timed. (ctx, root, results)."""
+def from_release(shared, spark, tmp_path_factory):
+    """``benchmark --from-release --variants`` on a copy: the release, the variants (both
+    token methods, the KSZ link by both joins), purge and deliver timed. (ctx, root,
+    results). The figures of ingest, link and pseudonymise come from the same ``_stage``
+    helper; ingest's are checked below on one delivery."""
     root = tmp_path_factory.mktemp("bench") / "root"
     ctx, _ = as_benchmark_root(shared, root, spark)
     mp = pytest.MonkeyPatch()
     mp.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
     try:
-        results = benchmark.run(ctx, N, variants=True, start="link")
+        results = benchmark.run(ctx, N, variants=True, start="release")
     finally:
         mp.undo()
     return ctx, root, results
 
 
-def test_benchmark_writes_the_figures_of_every_stage_it_times(from_link):
-    ctx, root, first = from_link
+def test_benchmark_writes_the_figures_of_every_stage_it_times(from_release):
+    ctx, root, first = from_release
     saved = json.loads((root / "_benchmark" / f"benchmark-{N}.json").read_text())
     assert saved == json.loads(json.dumps(first))
     names = [s["stage"] for s in saved["stages"]]
     assert saved["persons"] == N
-    assert names == ["link", "pseudonymise", "release", "purge", "deliver"]
-    link_stage, pseudo_stage, release_stage, purge_stage, deliver_stage = saved["stages"]
-    assert len(link_stage["tables"]) == 7 and link_stage["rows_in"] > link_stage["rows_out"] > 0
-    # The copy's key tables hold every person already: the rerun numbers none anew.
-    persons = pseudo_stage["domains"]["persons"]
-    assert persons["added"] == 0 and persons["total"] == persons["identifiers"] > 0
+    assert names == ["release", "purge", "deliver"]
+    release_stage, purge_stage, deliver_stage = saved["stages"]
     assert release_stage["verdict"] == "pass" and release_stage["rounds"] >= 1
     assert release_stage["rows_in"] > 0 and "small_cells_before" in release_stage
-    # The link and the release shuffle (joins, aggregations): their bytes are measured.
+    # The release shuffles (joins, aggregations): its bytes are measured.
     assert all(st["shuffle_write_mb"] >= 0 for st in saved["stages"])
     assert sum(st["shuffle_write_mb"] for st in saved["stages"]) > 0
     assert all(st["driver_jvm_peak_mb"] > 100 for st in saved["stages"])
@@ -84,11 +82,13 @@ def test_benchmark_writes_the_figures_of_every_stage_it_times(from_link):
     assert "| tokens, udf (variant) |" in table and "| link KSZ, merge join" in table
 
 
-def test_reruns_reuse_the_data_and_start_again_from_the_inbox(from_link, spark, shared, tmp_path):
+def test_reruns_reuse_the_data_and_start_again_from_the_inbox(
+    from_release, spark, shared, tmp_path
+):
     """On a copy of the purged benchmark root: --from-release keeps the populations;
     --from-link needs the bronze tables the purge took; a rerun reuses the generated data
     and removes every derived zone; another size is refused."""
-    _, root, first = from_link
+    _, root, first = from_release
     copy = tmp_path / "copy"
     shutil.copytree(root, copy)
     ctx = job_context(shared.conf, copy, spark, "benchmark")

@@ -5,32 +5,20 @@ sequence number changed, and a half-written release is never complete (no manife
 - In-process: on one root, the pipeline crashes right after a write inside ingest, link,
   pseudonymise and the release (a Delta write lands, then the process "dies"), each
   time run again from where the last one stopped; a last run goes to the end.
-- ``system``: one real SIGKILL of the whole ``./spark-submit.sh pipeline`` process group
-  inside the release, then a rerun: the kernel-level case (no Python cleanup runs, the
-  root's lock is freed by the kernel).
+- The kernel-level case (a real SIGKILL of a ``./spark-submit.sh pipeline`` process group
+  inside the release, then a rerun) runs on the standalone cluster: tests/test_cluster.py.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import signal
-import subprocess
 from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
 from pyspark.sql.readwriter import DataFrameWriter
 from roots import job_context, run_pipeline_in_process
-from runs import (
-    pipeline_command,
-    release_differences,
-    release_folder,
-    run_env,
-    run_pipeline,
-    seed_keystore,
-)
+from runs import release_differences, seed_keystore
 from shared import RELEASE_ID
 
 from pseudolink.stages import pipeline
@@ -150,64 +138,3 @@ def test_crashed_inside_four_stages_then_rerun_equals_an_uninterrupted_run(
     for source in ("ksz", "vdab"):
         assert not (root / "bronze" / source).exists() and not (root / "inbox" / source).exists()
     assert (root / "outbox" / RELEASE_ID / "package.json").exists()
-
-
-# ---------------------------------------------------------------------------------------
-# system: a real SIGKILL
-
-# The log line that shows the run is inside the release (a table written, no manifest).
-KILL_AT = re.compile(r"release: persons: [\d,]+ rows")
-# A guard against a hang, not against slowness: the kill-and-rerun pair took 537 s on this
-# 2-core machine from a fresh clone (session 8, README test section); the rerun alone gets
-# about four times that.
-TIMEOUT = 2400
-
-
-def run_until(repo, root, conf, pattern: re.Pattern, *extra: str) -> list[str]:
-    """Start the pipeline; SIGKILL its whole process group when ``pattern`` is logged."""
-    proc = subprocess.Popen(
-        [*pipeline_command(repo, root, conf), *extra],
-        cwd=repo,
-        env=run_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    seen: list[str] = []
-    try:
-        for line in proc.stdout:
-            seen.append(line.rstrip("\n"))
-            if pattern.search(line):
-                os.killpg(proc.pid, signal.SIGKILL)
-                break
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-    assert pattern.search(seen[-1]), "the run ended before the kill point:\n" + "\n".join(
-        seen[-30:]
-    )
-    return seen
-
-
-@pytest.mark.system
-def test_sigkill_inside_the_release_then_rerun_equals_an_uninterrupted_run(
-    shared, repo, spark, tmp_path
-):
-    """A copy of the shared root without its release (the stages before it are done), a
-    spark-submit run killed with SIGKILL inside the release, then a rerun to the end."""
-    root = tmp_path / "root"
-    shutil.copytree(shared.root, root)
-    shutil.rmtree(root / "release")
-    (root / "trusted" / "_stages" / "release.json").unlink()
-    seen = run_until(repo, root, shared.conf, KILL_AT, "--release-id", RELEASE_ID)
-    assert "pipeline: pseudonymise is up to date" in "\n".join(seen)
-    folder = root / "release" / RELEASE_ID
-    assert (folder / "persons").exists() and not (folder / "manifest.json").exists()
-    last = run_pipeline(repo, root, shared.conf, "--release-id", RELEASE_ID, timeout=TIMEOUT)
-    output = last.stdout + last.stderr
-    assert last.returncode == 0, output[-3000:]
-    assert "left by an interrupted run, replaced" in output
-    assert release_differences(spark, release_folder(root), shared.release) == {}
-    assert not (root / "bronze" / "ksz").exists() and "package:" in output
