@@ -19,14 +19,19 @@ SHARED_PERSONS = 2000
 
 # Spark settings for tiny data, in the test session and in the config of the pipelines the
 # tests start as processes (spark.extra). Measured on the shared root's pipeline up to the
-# release, in-process, 2 000 persons, this 2-core machine, one run each (README, test
-# section): Spark's defaults 423 s (1 271 jobs); whole-stage code generation off 383 s
-# (compiling the generated code costs more than it saves on a few thousand rows): used.
-# Adaptive execution off as well measured 335 s (747 jobs) but is not used: with it off,
-# Spark 4.2 fails the cohorts' follow-up join ("Can't zip RDDs with unequal numbers of
-# partitions: List(4, 2)", tests/test_cohorts_rules.py); Delta's file statistics and
-# checksum files off on top of that measured slower (372 s).
-TINY_SPARK: dict[str, str] = {"spark.sql.codegen.wholeStage": "false"}
+# release, in-process, 2 000 persons, this 2-core machine (README, test section):
+# - whole-stage code generation off: compiling the generated code costs more than it saves
+#   on a few thousand rows (session 8: 423 s -> 383 s);
+# - adaptive execution off: every shuffle of an adaptive plan is a Spark job of its own,
+#   each paying the scheduling overhead (session 9: 1 280 jobs in 300 s -> 745 jobs in
+#   258 s). With it off, Spark 4.2 plans a join on a union of differently partitioned
+#   sides wrongly ("Can't zip RDDs with unequal numbers of partitions: List(4, 2)" in
+#   tests/test_cohorts_rules.py): spark.sql.unionOutputPartitioning off avoids that plan.
+TINY_SPARK: dict[str, str] = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.unionOutputPartitioning": "false",
+}
 TINY_PARTITIONS = 2
 
 
