@@ -179,3 +179,17 @@ def write_delta(
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
+
+
+def last_commit(spark: SparkSession, path: str) -> tuple[int, int]:
+    """(version, rows written) of the Delta table's last commit, from the commit's own
+    metrics (``numOutputRows``): the rows of a table just written, without reading it
+    again."""
+    from delta.tables import DeltaTable
+
+    commit = DeltaTable.forPath(spark, path).history(1).first()
+    assert commit is not None, f"{path}: a Delta table without a commit"
+    rows = (commit["operationMetrics"] or {}).get("numOutputRows")
+    if rows is None:  # a commit that kept no metrics (metrics turned off): count
+        rows = spark.read.format("delta").load(path).count()
+    return int(commit["version"]), int(rows)

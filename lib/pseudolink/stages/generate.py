@@ -98,8 +98,11 @@ def run(
     sc = ctx.spark.sparkContext
     sc.setJobDescription(f"generate {persons} persons")
     # Only each block's small metadata comes back to the driver, never the records.
-    with progress(sc, "generate", ctx.log):
-        collected = sc.parallelize(jobs, len(jobs)).map(run_block).collect()
+    try:
+        with progress(sc, "generate", ctx.log):
+            collected = sc.parallelize(jobs, len(jobs)).map(run_block).collect()
+    finally:
+        sc.setJobDescription(None)  # the later stages' jobs are not "generate"
     results = sorted(collected, key=lambda r: r["block"])
     seconds = time.monotonic() - started
     faults = [f for r in results for f in r["faults"]]

@@ -32,7 +32,7 @@ from pseudolink.pseudo.replace import pseudonymise_frame
 from pseudolink.pseudo.tokens import token
 from pseudolink.purged import PURGED_SOURCES, purge_state, refuse_if_purged
 from pseudolink.stages import keys
-from pseudolink.storage import HadoopFs, read_delta, write_delta
+from pseudolink.storage import HadoopFs, last_commit, read_delta, write_delta
 
 BYTES_PER_MAPPING = 40
 
@@ -141,7 +141,7 @@ def run(ctx: JobContext) -> dict:
                 raise PseudolinkError(
                     f"pseudonymise: {out}: " + "; ".join(findings) + ": nothing is kept"
                 )
-            rows = written.count()
+            _, rows = last_commit(ctx.spark, out)  # the write's own row count
             summary["tables"][name] = {
                 "rows": rows,
                 "seconds": round(time.monotonic() - started, 2),

@@ -51,7 +51,7 @@ from pseudolink.release.scra import (
     summary,
 )
 from pseudolink.release.treat import Treatment, information_loss, start_levels, treat
-from pseudolink.storage import HadoopFs, read_delta, utc_now, write_delta
+from pseudolink.storage import HadoopFs, last_commit, read_delta, utc_now, write_delta
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SHOWN_OFFENDING = 10
@@ -312,8 +312,6 @@ def write_release(
     outcome: ReleaseOutcome,
 ) -> None:
     """Every table, checked; the dictionary and the SCRA report; the manifest last."""
-    from delta.tables import DeltaTable
-
     folder = outcome.folder
     membership = read_delta(ctx.spark, ctx.catalog.population("membership"), "membership")
     known = membership.select("household_id")
@@ -343,8 +341,7 @@ def write_release(
             raise PseudolinkError(
                 f"release: {path}: " + "; ".join(findings) + ": nothing is released"
             )
-        rows = written.count()
-        version = DeltaTable.forPath(ctx.spark, path).history(1).first()["version"]
+        version, rows = last_commit(ctx.spark, path)
         columns[name] = [(f.name, f.dataType.simpleString()) for f in written.schema.fields]
         outcome.tables[name] = rows
         manifest["tables"][name] = {"rows": rows, "delta_version": version, "partitioned_by": parts}
