@@ -23,10 +23,12 @@ SHARED_PERSONS = 2000
 # - whole-stage code generation off: compiling the generated code costs more than it saves
 #   on a few thousand rows (session 8: 423 s -> 383 s);
 # - adaptive execution off: every shuffle of an adaptive plan is a Spark job of its own,
-#   each paying the scheduling overhead (session 9: 1 280 jobs in 300 s -> 745 jobs in
-#   258 s). With it off, Spark 4.2 plans a join on a union of differently partitioned
-#   sides wrongly ("Can't zip RDDs with unequal numbers of partitions: List(4, 2)" in
-#   tests/test_cohorts_rules.py): spark.sql.unionOutputPartitioning off avoids that plan.
+#   each paying the scheduling overhead (session 9: 1 280 jobs -> 745; 300 s with it on,
+#   258 s and 308 s in two runs with it off: single runs here vary by up to 20 %, so the
+#   time is not a firm figure, the job count is). With it off, Spark 4.2 plans a join on
+#   a union of differently partitioned sides wrongly ("Can't zip RDDs with unequal
+#   numbers of partitions: List(4, 2)" in tests/test_cohorts_rules.py):
+#   spark.sql.unionOutputPartitioning off avoids that plan.
 TINY_SPARK: dict[str, str] = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.adaptive.enabled": "false",

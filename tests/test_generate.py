@@ -68,6 +68,11 @@ def test_runs_in_parallel_blocks_and_reports(generated):
     assert summary["rows"] > 50 * PERSONS
 
 
+def test_later_jobs_are_not_described_as_generate(generated, spark):
+    # generate names its Spark job; the name must not stick to every job after it.
+    assert spark.sparkContext.getLocalProperty("spark.job.description") is None
+
+
 def test_manifests_match_the_files(generated):
     root, _ = generated
     manifests = sorted((root / "inbox").glob("*/*/manifest.json"))

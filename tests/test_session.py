@@ -41,3 +41,24 @@ def test_plans_redact_national_numbers(spark):
     plan = df._jdf.queryExecution().toString()
     assert "85073003328" not in plan
     assert "*********(redacted)" in plan
+
+
+def test_last_commit_counts_the_rows_a_write_committed(spark, tmp_path):
+    from pseudolink.storage import last_commit, write_delta
+
+    path = str(tmp_path / "t")
+    df = spark.range(100).selectExpr("id", "id % 3 AS population")
+    write_delta(df.repartition("population"), path, ["population"])
+    assert last_commit(spark, path) == (0, 100)
+    write_delta(df.filter("id < 0"), path, ["population"])  # emptied: no rows, a commit
+    assert last_commit(spark, path) == (1, 0)
+    # A commit without metrics (Delta's history metrics off) is counted instead.
+    key = "spark.databricks.delta.history.metricsEnabled"
+    spark.conf.set(key, "false")
+    try:
+        write_delta(df.filter("id < 7"), path, ["population"])
+    finally:
+        spark.conf.unset(key)
+    commit = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").first()
+    assert not (commit["operationMetrics"] or {}).get("numOutputRows")
+    assert last_commit(spark, path) == (2, 7)
