@@ -33,7 +33,7 @@ def as_benchmark_root(shared, target, spark):
 @pytest.fixture(scope="module")
 def from_release(shared, spark, tmp_path_factory):
     """``benchmark --from-release --variants`` on a copy: the release, the variants (both
-    token methods, the KSZ link by both joins), purge and deliver timed. (ctx, root,
+    token methods, the KSZ link by both joins), deliver and purge timed. (ctx, root,
     results). The figures of ingest, link and pseudonymise come from the same ``_stage``
     helper; ingest's are checked below on one delivery."""
     root = tmp_path_factory.mktemp("bench") / "root"
@@ -53,8 +53,8 @@ def test_benchmark_writes_the_figures_of_every_stage_it_times(from_release):
     assert saved == json.loads(json.dumps(first))
     names = [s["stage"] for s in saved["stages"]]
     assert saved["persons"] == N
-    assert names == ["release", "purge", "deliver"]
-    release_stage, purge_stage, deliver_stage = saved["stages"]
+    assert names == ["release", "deliver", "purge"]
+    release_stage, deliver_stage, purge_stage = saved["stages"]
     assert release_stage["verdict"] == "pass" and release_stage["rounds"] >= 1
     assert release_stage["rows_in"] > 0 and "small_cells_before" in release_stage
     # The release shuffles (joins, aggregations): its bytes are measured.
@@ -62,9 +62,19 @@ def test_benchmark_writes_the_figures_of_every_stage_it_times(from_release):
     assert sum(st["shuffle_write_mb"] for st in saved["stages"]) > 0
     assert all(st["driver_jvm_peak_mb"] > 100 for st in saved["stages"])
     assert release_stage["executor_heap_peak_mb"] > 10
-    # After a release that passes: purge and deliver (to the outbox), with the package size.
-    assert purge_stage["rows_in"] > 0 and purge_stage["tables"] == 9
+    # After a release that passes: deliver (to the outbox), with the package size, then
+    # purge: the bronze, linked and pseudonymised KSZ and VDAB tables (4 each) and every
+    # table of the plaintext release, each listed with its rows and files.
+    rid = f"benchmark-{N}"
+    released = json.loads((root / "release" / rid / "manifest.json").read_text())["tables"]
+    assert purge_stage["rows_in"] > 0 and purge_stage["tables"] == 4 + 4 + 4 + len(released)
+    destroyed = purge_stage["destroyed"]
+    for path in ("trusted/pseudonymised/ksz_quarterly", f"release/{rid}/ksz", "outbox/requests"):
+        assert destroyed[path]["files"] > 0, path
+    assert destroyed[f"release/{rid}/ksz"]["rows"] == released["ksz"]["rows"]
     assert not (root / "bronze" / "ksz").exists() and not (root / "trusted/linked/ksz").exists()
+    assert not (root / "release" / rid / "ksz").exists()
+    assert (root / "outbox" / rid / "package.json").exists()
     assert deliver_stage["package_bytes"] > deliver_stage["release_bytes"] > 0
     table = (root / "_benchmark" / f"benchmark-{N}.md").read_text()
     for stage in names:
@@ -85,18 +95,18 @@ def test_benchmark_writes_the_figures_of_every_stage_it_times(from_release):
 def test_reruns_reuse_the_data_and_start_again_from_the_inbox(
     from_release, spark, shared, tmp_path
 ):
-    """On a copy of the purged benchmark root: --from-release keeps the populations;
-    --from-link needs the bronze tables the purge took; a rerun reuses the generated data
-    and removes every derived zone; another size is refused."""
+    """On a copy of the purged benchmark root: --from-release and --from-link need the
+    tables the purge took; a rerun reuses the generated data and removes every derived
+    zone; another size is refused."""
     _, root, first = from_release
     copy = tmp_path / "copy"
     shutil.copytree(root, copy)
     ctx = job_context(shared.conf, copy, spark, "benchmark")
     rows = first["generate"]["rows"]
-    kept = benchmark.prepare_root(ctx, N, keep_derived="release")
-    assert kept["reused"] is True and (copy / "trusted" / "populations").exists()
-    with pytest.raises(InputError, match="purge destroyed the bronze"):
-        benchmark.prepare_root(ctx, N, keep_derived="link")
+    for start in ("release", "link"):
+        with pytest.raises(InputError, match="purge destroyed the bronze, linked and pseudo"):
+            benchmark.prepare_root(ctx, N, keep_derived=start)
+    assert (copy / "trusted" / "populations").exists()  # refused: nothing removed
     again = benchmark.prepare_root(ctx, N)
     assert again["reused"] is True and again["rows"] == rows
     assert not (copy / "bronze").exists() and not (copy / "trusted").exists()

@@ -6,7 +6,7 @@ again: its release holds exactly the rows of the same pipeline run locally, in-p
 One test proves both system-level properties, so the cluster and its two long runs are
 paid for once:
 - the stages run on executors of a real cluster (link, pseudonymise with its HMAC pads in
-  the plan, the release with its SCRA, purge and deliver; the self-check's Delta table is
+  the plan, the release with its SCRA, deliver and purge; the self-check's Delta table is
   written by the executors at every start) and give the local run's release;
 - a real SIGKILL of the whole ``spark-submit`` process group (no Python clean-up runs,
   the root's lock is freed by the kernel) inside the release, then a rerun, gives the
@@ -91,20 +91,23 @@ def test_on_a_cluster_killed_inside_the_release_then_rerun_equals_the_local_rele
     assert "pipeline: link ksz/ksz_quarterly: " in output  # the summary of the marked stage
     assert "left by an interrupted run, replaced" in output
     assert "SCRA verdict:   PASS" in output and "pipeline: done" in output
-    # The same rows as the local run, in every released table.
+    # The same rows as the local run, in every released table: read from the package
+    # (deliver packaged the release, then purge destroyed its plaintext tables).
     released = release_folder(root)
     assert set(json.loads((released / "manifest.json").read_text())["tables"]) >= {
         "persons",
         "demobel",
         "ksz",
     }
-    assert release_differences(spark, released, shared.release) == {}
+    assert not (released / "ksz").exists()
+    opened = open_release(root, tmp_path / "opened")
+    assert release_differences(spark, opened, shared.release) == {}
     # The pseudonymised tables were rebuilt there: every member, no INSZ.
     pseudonymised = spark.read.format("delta").load(str(root / "trusted/pseudonymised/populations"))
     membership = spark.read.format("delta").load(str(root / "trusted/populations/membership"))
     assert pseudonymised.count() == membership.count()
     assert "insz" not in pseudonymised.columns and "person_seq" in pseudonymised.columns
-    # Then it purged KSZ's and VDAB's data and put the researcher's package in the outbox.
+    # It put the researcher's package in the outbox, then purged KSZ's and VDAB's data.
     assert not (root / "inbox" / "ksz").exists() and not (root / "bronze" / "ksz").exists()
     assert json.loads((root / "trusted" / "purge.json").read_text())["state"] == "done"
     assert (root / "outbox" / released.name / "package.json").exists() and "package:" in output
@@ -117,3 +120,17 @@ def test_on_a_cluster_killed_inside_the_release_then_rerun_equals_the_local_rele
     # Both workers ran executors for both applications (the killed one and the rerun).
     for i in range(2):
         assert len(list((cluster.workdir / f"work{i}").glob("app-*"))) == 2
+
+
+def open_release(root, out):
+    """The release in root's package, opened with the demo researcher's key into ``out``
+    (as tests/test_faults.py does)."""
+    from pseudolink.catalog import DEMO_DIR
+    from pseudolink.deliver.keys import load_private_key
+    from pseudolink.deliver.unpack import open_package
+    from pseudolink.stages.deliver import DEMO_ID
+
+    package = root / "outbox" / RELEASE_ID
+    key = load_private_key(root / DEMO_DIR / f"{DEMO_ID}.key")
+    open_package(package, key, out, package / "signer.pub")
+    return out / RELEASE_ID

@@ -13,14 +13,15 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from pseudolink.cohorts.followup import with_follow_up
-from pseudolink.cohorts.selection import filter_index_persons, household_candidates, presence
+from pseudolink.cohorts.selection import filter_index_persons, presence
 from pseudolink.cohorts.windows import moves, observation_windows
 from pseudolink.config import CohortSettings
 
 FL, WA, BR = "11001", "25001", "21001"
 S = CohortSettings()
 DEMOBEL = (
-    "insz string, household_id string, year int, municipality string, birth_date date, age int"
+    "insz string, household_id string, year int, municipality string, birth_date date, age int,"
+    " household_type string, household_position string"
 )
 CENSUS = "insz string, year int, labour_market_situation string"
 EVENTS = (
@@ -40,11 +41,13 @@ def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
-def live(insz, hid, first, last, muni=FL, born="1980-06-15", jobless=True):
-    """``insz`` lives in ``hid`` on 1 January of first..last (CENSUS: jobless or working)."""
+def live(insz, hid, first, last, muni=FL, born="1980-06-15", jobless=True, collective=False):
+    """``insz`` lives in ``hid`` on 1 January of first..last (CENSUS: jobless or working);
+    ``collective``: a collective household (type 6, position 11)."""
     birth = d(born)
+    kind = ("6", "11") if collective else ("1", "08")
     for y in range(first, last + 1):
-        DEMOBEL_ROWS.append((insz, hid, y, muni, birth, y - birth.year - 1))
+        DEMOBEL_ROWS.append((insz, hid, y, muni, birth, y - birth.year - 1, *kind))
         CENSUS_ROWS.append((insz, y, "2" if jobless else "1"))
 
 
@@ -116,11 +119,37 @@ live("I5", "H10", 2016, 2024)
 live("E", "H10", 2016, 2024, born="2000-01-05", jobless=False)
 event("E", "H11", "2024-03-01", "MOVE", "FL", FL)
 event("I5", "H10", "2024-10-01", "MOVE", "BR", BR)
-# A person in two index households on the same day is listed with the earliest, smallest.
+# A person who goes from one index person's household to another's is listed once, with
+# the first household, and followed as long as they live with a followed index person.
 live("I6", "H12", 2016, 2024)
 live("I7", "H13", 2016, 2024)
 live("X", "H13", 2016, 2016, born="1999-02-02", jobless=False)
 live("X", "H12", 2017, 2024, born="1999-02-02", jobless=False)
+event("X", "H12", "2016-09-01", "MOVE", "FL", FL)
+# Footnote 3 follows the index person's household ("diens gezin"). IK moves within the
+# region into NK's household in April 2019: MK stays behind and is no longer followed;
+# NK is a joiner from 2020, PJ, who moves in later, from 2022.
+live("IK", "H20", 2016, 2019)
+live("IK", "H21", 2020, 2024)
+live("MK", "H20", 2016, 2024, born="1970-03-03", jobless=False)
+live("NK", "H21", 2016, 2024, born="1975-03-03", jobless=False)
+live("PJ", "H23", 2016, 2021, born="1985-03-03", jobless=False)
+live("PJ", "H21", 2022, 2024, born="1985-03-03", jobless=False)
+event("IK", "H21", "2019-04-10", "MOVE", "FL", FL)
+event("PJ", "H21", "2021-06-01", "MOVE", "FL", FL)
+# The index person dies in August 2018: the member stays, no longer followed.
+live("ID", "H22", 2016, 2018)
+live("MD", "H22", 2016, 2024, born="1970-03-03", jobless=False)
+event("ID", "H22", "2018-08-20", "DEATH")
+# Collective households: an index person in one is followed, the co-residents are not;
+# an index person who moves into one (February 2019) is followed alone from then on.
+live("IC", "HC1", 2016, 2024, collective=True)
+live("CC", "HC1", 2016, 2024, born="1940-03-03", jobless=False, collective=True)
+live("IM", "H24", 2016, 2019)
+live("IM", "HC2", 2020, 2024, collective=True)
+live("MM", "H24", 2016, 2024, born="1950-03-03", jobless=False)
+live("CO", "HC2", 2016, 2024, born="1940-03-03", jobless=False, collective=True)
+event("IM", "HC2", "2019-02-01", "MOVE", "FL", FL)
 
 
 @pytest.fixture(scope="module")
@@ -128,19 +157,19 @@ def result(spark):
     munis = spark.createDataFrame(
         [(FL, "FL"), (WA, "WA"), (BR, "BR")], "code string, region string"
     )
-    present = presence(spark.createDataFrame(DEMOBEL_ROWS, DEMOBEL), munis)
+    demobel = [r if len(r) == 8 else (*r, "1", "08") for r in DEMOBEL_ROWS]
+    present = presence(spark.createDataFrame(demobel, DEMOBEL), munis)
     index = filter_index_persons(present, spark.createDataFrame(CENSUS_ROWS, CENSUS), S)
-    members = household_candidates(index, present, S)
-    out = with_follow_up(
-        index.unionByName(members), present, spark.createDataFrame(EVENT_ROWS, EVENTS), S
-    ).cache()
+    out = with_follow_up(index, present, spark.createDataFrame(EVENT_ROWS, EVENTS), S).cache()
     out.count()
     yield out
     out.unpersist()
 
 
 def check(spark, result, persons, population, rows):
-    actual = result.filter(F.col("insz").isin(persons) & (F.col("population") == population))
+    actual = result.filter(F.col("insz").isin(persons) & (F.col("population") == population)).drop(
+        "end_quarter"
+    )
     expected = spark.createDataFrame(rows, MEMBERSHIP)
     assert_df_equality(
         actual, expected, ignore_row_order=True, ignore_nullable=True, ignore_column_order=True
@@ -263,7 +292,78 @@ def test_last_year_endings_come_from_events(spark, result):
 
 
 def test_member_of_two_index_households_is_listed_once(spark, result):
-    check(spark, result, ["X"], 2016, [("X", 2016, "member", "H13", 2016, 2016, "left_household")])
+    check(spark, result, ["X"], 2016, [("X", 2016, "member", "H13", 2016, 2024, None)])
+
+
+def end_quarters(result, persons, population=2016):
+    rows = result.filter(F.col("insz").isin(persons) & (F.col("population") == population))
+    return {r["insz"]: r["end_quarter"] for r in rows.collect()}
+
+
+def test_index_person_moving_within_the_region_leaves_the_members_and_gets_joiners(spark, result):
+    check(
+        spark,
+        result,
+        ["IK", "MK", "NK", "PJ"],
+        2016,
+        [
+            ("IK", 2016, "index", "H20", 2016, 2024, None),
+            ("MK", 2016, "member", "H20", 2016, 2019, "left_household"),
+            ("NK", 2016, "member", "H21", 2020, 2024, None),
+            ("PJ", 2016, "member", "H21", 2022, 2024, None),
+        ],
+    )
+    # MK's follow-up ends with IK's move, in 2019Q2.
+    assert end_quarters(result, ["IK", "MK", "NK", "PJ"]) == {
+        "IK": None,
+        "MK": "2019Q2",
+        "NK": None,
+        "PJ": None,
+    }
+
+
+def test_member_is_no_longer_followed_when_the_index_person_dies(spark, result):
+    check(
+        spark,
+        result,
+        ["ID", "MD"],
+        2016,
+        [
+            ("ID", 2016, "index", "H22", 2016, 2018, "died"),
+            ("MD", 2016, "member", "H22", 2016, 2018, "left_household"),
+        ],
+    )
+    assert end_quarters(result, ["ID", "MD"]) == {"ID": "2018Q3", "MD": "2018Q3"}
+
+
+def test_collective_household_co_residents_are_not_members(spark, result):
+    check(
+        spark,
+        result,
+        ["IC", "CC", "IM", "MM", "CO"],
+        2016,
+        [
+            ("IC", 2016, "index", "HC1", 2016, 2024, None),
+            ("IM", 2016, "index", "H24", 2016, 2024, None),
+            ("MM", 2016, "member", "H24", 2016, 2019, "left_household"),
+        ],
+    )
+    assert end_quarters(result, ["MM"]) == {"MM": "2019Q1"}
+
+
+def test_quarterly_window_ends_at_the_quarter_of_the_ending_event(spark, result):
+    persons = ["ID", "MD", "MK", "IK", "L", "I3", "A"]
+    windows = observation_windows(result.filter(F.col("insz").isin(persons)), S)
+    got = {r["insz"]: r["quarterly_to"] for r in windows.filter("population = 2016").collect()}
+    assert got == {
+        "ID": "2018Q3",  # died 2018-08-20
+        "MD": "2018Q3",  # the index person died
+        "MK": "2019Q2",  # the index person moved out on 2019-04-10
+        "IK": "2024Q4",  # followed to the end
+        "L": "2018Q2",  # moved into another household on 2018-05-01
+        "I3": "2019Q3",  # moved to another region on 2019-08-01
+        "A": "2018Q3",  # emigrated on 2018-07-01
+    }
 
 
 def test_windows_follow_the_population_and_the_joiners(spark):

@@ -257,6 +257,21 @@ def test_an_expired_release_is_refused_then_destroyed_by_retention(
     assert retention.run(past)["destroyed"] == []
 
 
+def test_after_a_purge_the_package_is_reused_and_never_made_again(delivered, root):
+    """purge runs after deliver and destroys the plaintext release (docs/purge.md): the
+    package is then the only copy; deliver reuses it, and without it says so clearly."""
+    ctx, done = delivered
+    for table in tiny_root.TABLES:
+        shutil.rmtree(root / "release" / RID / table)
+    marker = {"state": "done", "finished": "2026-01-01T00:00:00+00:00", "release_id": RID}
+    (root / "trusted" / "purge.json").write_text(json.dumps(marker))
+    assert deliver.run(ctx, RID)["package_id"] == done["package_id"]
+    shutil.rmtree(root / "outbox" / RID)
+    with pytest.raises(InputError, match=f"release {RID} were destroyed by purge.*no longer"):
+        deliver.run(ctx, RID)
+    assert not (root / "outbox" / RID).exists()
+
+
 def test_the_demo_researcher_key_pair_lives_beside_the_zones_and_is_announced(
     root, repo, spark, caplog
 ):

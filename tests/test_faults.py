@@ -118,9 +118,11 @@ def test_crashed_inside_four_stages_then_rerun_equals_an_uninterrupted_run(
     done, log = run_pipeline_in_process(ctx)
     assert "pipeline: pseudonymise is up to date" in log
     assert "left by an interrupted run, replaced" in log
-    assert done.ran == ["selfcheck", "ingest", "release", "purge", "deliver"]
-    # The final release holds exactly the rows of the uninterrupted run.
-    assert release_differences(spark, root / "release" / RELEASE_ID, shared.release) == {}
+    assert done.ran == ["selfcheck", "ingest", "release", "deliver", "purge"]
+    # The final release holds exactly the rows of the uninterrupted run: read from its
+    # package (purge destroyed the plaintext copy after deliver had packaged it).
+    opened = open_release(root, tmp_path / "opened")
+    assert release_differences(spark, opened, shared.release) == {}
     # No sequence number changed and none was given twice.
     for domain in ("persons", "households"):
         ours, theirs = root / f"trusted/keys/{domain}", shared.root / f"trusted/keys/{domain}"
@@ -134,7 +136,22 @@ def test_crashed_inside_four_stages_then_rerun_equals_an_uninterrupted_run(
     for kind in ("demobel", "census", "adi"):
         path = f"bronze/statbel/{kind}"
         assert same_rows(spark, root / path, shared.root / path, ["insz", "period"])
-    # Then the run purged the KSZ and VDAB data and delivered.
+    # Then the run delivered, and purged the KSZ and VDAB data and the plaintext release.
     for source in ("ksz", "vdab"):
         assert not (root / "bronze" / source).exists() and not (root / "inbox" / source).exists()
+    assert not (root / "trusted" / "pseudonymised" / "ksz_quarterly").exists()
+    assert not (root / "release" / RELEASE_ID / "ksz").exists()
     assert (root / "outbox" / RELEASE_ID / "package.json").exists()
+
+
+def open_release(root, out):
+    """The release in root's package, opened with the demo researcher's key into ``out``."""
+    from pseudolink.catalog import DEMO_DIR
+    from pseudolink.deliver.keys import load_private_key
+    from pseudolink.deliver.unpack import open_package
+    from pseudolink.stages.deliver import DEMO_ID
+
+    package = root / "outbox" / RELEASE_ID
+    key = load_private_key(root / DEMO_DIR / f"{DEMO_ID}.key")
+    open_package(package, key, out, package / "signer.pub")
+    return out / RELEASE_ID

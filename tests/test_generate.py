@@ -180,6 +180,23 @@ def test_stock_populations_are_a_plausible_share(generated, repo):
     assert {"left_household", "moved_other_region", "died", ""} <= set(reasons)
 
 
+def test_a_few_collective_households(generated):
+    root, _ = generated
+    demobel = kind_rows(root, "statbel", "demobel")
+    collective = [r for r in demobel if r["household_type"] == "6"]
+    assert collective and all(r["household_position"] == "11" for r in collective)
+    assert all(r["household_type"] == "6" for r in demobel if r["household_position"] == "11")
+    for year in ("2016", "2024"):
+        residents = sum(1 for r in demobel if r["year"] == year)
+        share = sum(1 for r in collective if r["year"] == year) / residents
+        assert 0.001 <= share <= 0.02, (year, share)
+    # Some adults move into one during the period.
+    first = {}
+    for r in sorted(demobel, key=lambda r: r["year"]):
+        first.setdefault(r["insz"], r["household_type"])
+    assert any(first[r["insz"]] != "6" for r in collective)
+
+
 def test_people_flow_in_and_out_of_work(generated):
     root, _ = generated
     by_person = defaultdict(list)

@@ -1,5 +1,7 @@
 """The purge marker, ``trusted/purge.json``: the one place that says the KSZ and VDAB data of
-a data root were destroyed (or are being destroyed).
+a data root were destroyed (or are being destroyed): the deliveries, their bronze, linked and
+pseudonymised tables, the plaintext copy of the releases made from them and the extraction
+request (docs/purge.md).
 
 ``purge`` writes it with ``state: started`` before its first destructive step and sets
 ``state: done`` when the disk holds nothing of them. The stages that would need those data
@@ -17,6 +19,9 @@ from pseudolink.storage import HadoopFs
 
 MARKER = "purge.json"
 PURGED_SOURCES = ("ksz", "vdab")
+# The tables of trusted/pseudonymised/ made from them (link.rules.RULES' kinds of those
+# sources; tests/test_purge.py checks the two agree).
+PURGED_TABLES = ("ksz_quarterly", "vdab_quarterly", "vdab_activation", "vdab_employment")
 
 
 class PurgedError(PseudolinkError):
@@ -60,7 +65,8 @@ def refuse_if_purged(ctx: Any, stage: str, needs: str) -> None:
     raise PurgedError(
         f"{stage}: the KSZ and VDAB data of this data root were destroyed by purge on "
         f"{state.get('finished', '?')} ({path}); {stage} needs {needs}. Kept: Statbel's "
-        f"data, the populations, the key tables, the pseudonymised tables and release "
-        f"{state.get('release_id', '?')}. A new linkage needs new KSZ and VDAB deliveries "
-        "in a new data root; nothing was done"
+        "data, the populations, the key tables, Statbel's pseudonymised tables, the reports "
+        f"and the encrypted package of release {state.get('release_id', '?')} (its plaintext "
+        "tables were destroyed too). A new linkage needs new KSZ and VDAB deliveries in a "
+        "new data root; nothing was done"
     )

@@ -16,8 +16,15 @@ def age_on_january_first(year: Column, birth_date: Column, reported_age: Column)
     return F.coalesce(exact, reported_age).cast("int")
 
 
+# DEMOBEL's collective household: household type 6 (conf/codes/household_type.csv) or
+# position 11 (conf/codes/household_position.csv). Not a household to follow: nobody is a
+# member because they share one with an index person (see followup.py).
+COLLECTIVE_TYPE, COLLECTIVE_POSITION = "6", "11"
+
+
 def presence(demobel: DataFrame, municipalities: DataFrame) -> DataFrame:
-    """One row per person and 1 January: household, region and age (DEMOBEL)."""
+    """One row per person and 1 January: household, region, age (DEMOBEL) and whether the
+    household is a collective one."""
     d = demobel.alias("d")
     m = F.broadcast(municipalities.alias("m"))
     return d.join(m, F.col("d.municipality") == F.col("m.code"), how="left").select(
@@ -26,6 +33,11 @@ def presence(demobel: DataFrame, municipalities: DataFrame) -> DataFrame:
         F.col("d.household_id").alias("household_id"),
         F.col("m.region").alias("region"),
         age_on_january_first(F.col("d.year"), F.col("d.birth_date"), F.col("d.age")).alias("age"),
+        F.coalesce(
+            (F.col("d.household_type") == F.lit(COLLECTIVE_TYPE))
+            | (F.col("d.household_position") == F.lit(COLLECTIVE_POSITION)),
+            F.lit(False),
+        ).alias("collective"),
     )
 
 
@@ -52,35 +64,5 @@ def filter_index_persons(
             F.lit("index").alias("role"),
             F.col("p.household_id").alias("household_id"),
             F.col("year").alias("valid_from"),
-        )
-    )
-
-
-def household_candidates(
-    index: DataFrame, present: DataFrame, settings: CohortSettings
-) -> DataFrame:
-    """Members and joiners: everyone who is in an index person's household (in the
-    region) on 1 January of the reference year or later, once per population, with the
-    household they are first in (earliest year, then the smallest household id)."""
-    households = index.select("population", "household_id").distinct().alias("h")
-    p = present.alias("p")
-    first = (
-        p.filter(F.col("p.region") == F.lit(settings.region))
-        .join(households, on="household_id", how="inner")
-        .filter(F.col("p.year") >= F.col("h.population"))
-        .groupBy("insz", "population", "household_id")
-        .agg(F.min("year").alias("valid_from"))
-        .join(index.select("insz", "population"), on=["insz", "population"], how="left_anti")
-    )
-    best = F.min(F.struct("valid_from", "household_id")).alias("best")
-    return (
-        first.groupBy("insz", "population")
-        .agg(best)
-        .select(
-            "insz",
-            "population",
-            F.lit("member").alias("role"),
-            F.col("best.household_id").alias("household_id"),
-            F.col("best.valid_from").alias("valid_from"),
         )
     )

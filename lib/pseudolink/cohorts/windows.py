@@ -34,7 +34,9 @@ def quarter(year_col, q: int):
 def observation_windows(membership: DataFrame, settings: CohortSettings) -> DataFrame:
     """Per person and population: the quarters each source is linked on.
 
-    - quarterly data: from Q1 of valid_from to Q4 of valid_to;
+    - quarterly data: from Q1 of valid_from to the quarter of the event that ends the
+      follow-up (``end_quarter``, during valid_to), else Q4 of valid_to; the annual data
+      (``year`` Q1 in the window) run to valid_to all the same;
     - position, RVA status, OCMW support (retrospective): from Q1 of the reference year
       minus ``retrospective_years`` for persons followed from the reference date; joiners
       from their first year;
@@ -42,13 +44,16 @@ def observation_windows(membership: DataFrame, settings: CohortSettings) -> Data
       the reference year minus ``activation_lookback_years`` (reference-date persons only).
     """
     from_reference = F.col("valid_from") == F.col("population")
+    to = quarter(F.col("valid_to"), 4)
+    if "end_quarter" in membership.columns:
+        to = F.coalesce(F.col("end_quarter"), to)
     return membership.select(
         "insz",
         "population",
         "role",
         "household_id",
         quarter(F.col("valid_from"), 1).alias("quarterly_from"),
-        quarter(F.col("valid_to"), 4).alias("quarterly_to"),
+        to.alias("quarterly_to"),
         F.when(from_reference, quarter(F.col("population") - settings.retrospective_years, 1))
         .otherwise(quarter(F.col("valid_from"), 1))
         .alias("retrospective_from"),

@@ -58,8 +58,8 @@ def year_events(block: Block, year: int) -> None:
         members = [p for p in hh.members if p.present(jan1)]
         if not members:
             continue
-        # Whole-household moves.
-        r = rng.random()
+        # Whole-household moves (not for a collective household).
+        r = 1.0 if hh.collective else rng.random()
         if r < P.EMIGRATION_RATE:
             when = random_date(rng, year)
             for p in list(hh.members):
@@ -87,8 +87,35 @@ def year_events(block: Block, year: int) -> None:
                 p.cur_nat = "BE"
                 if p.origin in ("3", "4"):
                     p.origin = "2"
-        _family_events(block, hh, year)
+        if not hh.collective:
+            _family_events(block, hh, year)
+    _collective_entries(block, year)
     _arrivals(block, year)
+
+
+def _collective_entries(block: Block, year: int) -> None:
+    """A few adult children and persons living alone move into a collective household of
+    their region (those who changed household this year already stay where they are)."""
+    rng, jan1 = block.rng, date(year, 1, 1)
+    homes = [hh for hh in block.households if hh.collective]
+    for hh in list(block.households):
+        if hh.collective:
+            continue
+        for p in list(hh.members):
+            if (
+                p.leave is not None
+                or not p.present(jan1)
+                or p.snap.get(year, ("",))[0] != hh.hid
+                or p.age(jan1) < 18
+                or not (p.relation in ("04", "05") or len(hh.members) == 1)
+                or rng.random() >= P.COLLECTIVE_ENTRY_RATE
+            ):
+                continue
+            nearby = [c for c in homes if c.region == hh.region]
+            if nearby:
+                home = rng.choice(nearby)
+                block.join(p, home, "08")
+                _event(block, p, random_date(rng, year), "MOVE", home.region, home.municipality)
 
 
 def _family_events(block: Block, hh: Household, year: int) -> None:

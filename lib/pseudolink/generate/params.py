@@ -25,6 +25,14 @@ HOUSEHOLD_TYPES = [
     ("other", 0.04),
 ]
 
+# Collective households (care homes, institutions: DEMOBEL household type 6, position 11):
+# about one per 1 000 residents at the start, of 3 to 8 adults; a few adults (children of
+# 18+ and persons living alone) move into one each year. Nobody in them moves as a
+# household or forms a family.
+COLLECTIVE_PER_PERSON = 0.001
+COLLECTIVE_SIZE = (3, 8)
+COLLECTIVE_ENTRY_RATE = 0.002
+
 # Yearly demographic rates.
 DEATH_BASE, DEATH_SLOPE = 0.00004, 0.092  # q(age) = base * exp(slope * age), max 0.6
 BIRTH_RATE = 0.085  # per woman 20-44 living with a partner

@@ -19,12 +19,13 @@ FOREIGN_NON_EU = ["MA", "TR", "SY", "AF", "CD", "IN", "UA", "RU", "ER"]
 
 
 class Household:
-    __slots__ = ("hid", "members", "municipality", "region", "tenure", "rooms")
+    __slots__ = ("hid", "members", "municipality", "region", "tenure", "rooms", "collective")
 
     def __init__(self, hid: str, municipality: str, region: str, tenure: str, rooms: int):
         self.hid, self.municipality, self.region = hid, municipality, region
         self.tenure, self.rooms = tenure, rooms
         self.members: list[Person] = []
+        self.collective = False  # a collective household (DEMOBEL type 6, position 11)
 
 
 class Person:
@@ -259,3 +260,19 @@ class Block:
                         region=region,
                     )
                     self.join(other, hh, rng.choice(("06", "07", "08")))
+        self.populate_collective(persons)
+
+    def populate_collective(self, persons: int) -> None:
+        """A few collective households (the first in the Flemish Region) of adults."""
+        rng, start = self.rng, P.FIRST_YEAR
+        for i in range(max(1, round(persons * P.COLLECTIVE_PER_PERSON))):
+            hh = self.new_household("FL" if i == 0 else pick(rng, P.REGION_SHARES))
+            hh.collective, hh.tenure = True, "9"
+            for j in range(rng.randint(*P.COLLECTIVE_SIZE)):
+                age = rng.randint(18, 95)
+                resident = self.new_person(
+                    rng.choice("MF"),
+                    self.birth_in(start - age - 1, start - age - 1),
+                    region=hh.region,
+                )
+                self.join(resident, hh, "01" if j == 0 else "08")

@@ -148,9 +148,10 @@ def statbel_rows(block: Block, year: int) -> tuple[list, list, list]:
     income_quarters = range(qi_dec - 3, qi_dec + 1) if qi_dec >= 3 else range(0)
     index = (1 + P.INDEXATION) ** (year - 1 - 2016)
     poverty_line = P.POVERTY_LINE_2016 * index
+    collective = {hh.hid for hh in block.households if hh.collective}
     for hid, members in _households(block, year).items():
         relations = [p.snap[year][1] for p in members]
-        htype = _household_type(relations)
+        htype = "6" if hid in collective else _household_type(relations)
         ref = next((p for p in members if p.snap[year][1] == "01"), members[0])
         kids = [p for p in members if p.age(jan1) < 18]
         incomes = {p.pid: _income(p, income_quarters, index, len(kids)) for p in members}
@@ -178,7 +179,7 @@ def statbel_rows(block: Block, year: int) -> tuple[list, list, list]:
                     str(age),
                     muni,
                     htype,
-                    _position(relation, htype),
+                    "11" if htype == "6" else _position(relation, htype),
                     p.place_of_birth,
                     p.first_nat,
                     nat,

@@ -17,9 +17,44 @@ from pseudolink.release.treat import ID_COLUMNS, raw_col
 YES, NO = "Y", "N"
 
 
-def persons_frame(membership: DataFrame, moves: DataFrame) -> DataFrame:
+# Footnote 4: the start of an activation action is released only "van personen die begin
+# 2016, 2019 of 2022 een activeringsactie volgden ... tot drie jaar terug".
+LOOKBACK_YEARS = 3
+OVER_LOOKBACK = ">3y"
+
+
+def activation_at_reference(ksz: DataFrame, membership: DataFrame) -> DataFrame:
+    """Per person and population, once: the start (YYYY-MM) of the activation action the
+    person was in at the start of the reference year Y, read from the KSZ row of the
+    quarter ending 31 December Y-1; only for persons followed from the reference date
+    (valid_from = Y: not joiners). A start before January Y-3 becomes ``>3y``; a start
+    after the reference date is no action "already followed" then and is left out."""
+    from_reference = (
+        membership.filter(F.col("valid_from") == F.col("population"))
+        .select("population", "person_seq")
+        .distinct()
+    )
+    at_start = ksz.filter(
+        F.col("quarter") == F.format_string("%dQ4", F.col("population") - 1)
+    ).filter(F.col("activation_start").isNotNull())
+    started = F.col("activation_start")
+    earliest = F.format_string("%d-01", F.col("population") - LOOKBACK_YEARS)
+    before = F.format_string("%d-01", F.col("population"))
+    value = F.when(started < earliest, F.lit(OVER_LOOKBACK)).otherwise(started)
+    return (
+        at_start.join(from_reference, ["population", "person_seq"], "inner")
+        .filter(started < before)
+        .groupBy("population", "person_seq")
+        .agg(F.max(value).alias("activation_start"))
+    )
+
+
+def persons_frame(
+    membership: DataFrame, moves: DataFrame, ksz: DataFrame | None = None
+) -> DataFrame:
     """One row per person and population: index person or member, the first and last year
-    followed, and whether the person moved out of the region."""
+    followed, whether the person moved out of the region, and (with ``ksz``) the start of
+    an activation action running at the reference date (:func:`activation_at_reference`)."""
     per = membership.groupBy("population", F.col("person_seq").alias("person_id")).agg(
         F.max(F.col("role") == "index").alias("_index"),
         F.min("valid_from").alias("first_year"),
@@ -27,13 +62,20 @@ def persons_frame(membership: DataFrame, moves: DataFrame) -> DataFrame:
     )
     moved = moves.select("population", F.col("person_seq").alias("person_id")).distinct()
     moved = moved.withColumn("_moved", F.lit(True))
-    return per.join(moved, ["population", "person_id"], "left").select(
+    out = per.join(moved, ["population", "person_id"], "left")
+    activation = F.lit(None).cast("string")
+    if ksz is not None:
+        act = activation_at_reference(ksz, membership).withColumnRenamed("person_seq", "person_id")
+        out = out.join(act, ["population", "person_id"], "left")
+        activation = F.col("activation_start")
+    return out.select(
         "population",
         "person_id",
         F.when(F.col("_index"), F.lit(YES)).otherwise(F.lit(NO)).alias("index_person"),
         "first_year",
         "last_year",
         F.when(F.col("_moved"), F.lit(YES)).otherwise(F.lit(NO)).alias("moved_out"),
+        activation.alias("activation_start"),
     )
 
 

@@ -5,7 +5,7 @@ Every class is a native Spark expression (no UDF). Null stays null. Labels:
 - bands: ``15-19`` (``15`` when the width is 1), ``80+`` from ``top``, ``<15`` below ``lowest``;
 - breaks: ``[2500,5000)``, ``<0`` below the first break, ``75000+`` from the last;
 - codes: the code list's column for the code (``district``, ``province``, ``group``...);
-- month: a date as ``YYYY-MM``.
+- month: a date as ``YYYY-MM``; quarter: a date as ``YYYYQn``.
 
 Each coarser level of a hierarchy merges whole classes of the finer one (checked when
 conf/release.yaml is loaded), so recoding can only merge cells of the SCRA, never split them.
@@ -26,6 +26,11 @@ def classed(value: Column, h: Hierarchy, level: int, conf_dir: Path | str) -> Co
     """The class label (a string) of ``value`` at ``level`` of hierarchy ``h``."""
     if h.type == "month":
         return F.date_format(value, "yyyy-MM")
+    if h.type == "quarter":
+        return F.when(
+            value.isNotNull(),
+            F.format_string("%04dQ%d", F.year(value), F.quarter(value)),
+        )
     if h.type == "codes":
         mapping = code_map(conf_dir, h, level)
         table = F.create_map(*chain.from_iterable((F.lit(k), F.lit(v)) for k, v in mapping.items()))

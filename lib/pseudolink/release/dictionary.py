@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pseudolink.release.contract import load_contract
 from pseudolink.release.rules import Hierarchy, Level, ReleaseRules, code_map
 
 # A band hierarchy without a top is open: its first classes are listed, then an ellipsis.
@@ -29,7 +30,10 @@ population and year (and, with `longitudinal`, across the years). A missing valu
 quasi-identifier may come from local \
 suppression (the value was removed to protect a small cell), not only from the source.
 - Class labels: `15-19` is 15 to 19 inclusive, `80+` is 80 or more, `<15` is below 15; \
-`[2500,5000)` is from 2500 up to (not including) 5000; a month is `YYYY-MM`.
+`[2500,5000)` is from 2500 up to (not including) 5000; a month is `YYYY-MM`, a quarter \
+`YYYYQn`.
+- Only what deliberation 26/050 authorises is released, each column at the class the text \
+allows or coarser (conf/authorisation.yaml names the paragraph of every column).
 """
 
 
@@ -37,6 +41,8 @@ def class_labels(hierarchy: Hierarchy, level: int, conf_dir: Path | str) -> list
     """The labels of the classes of ``hierarchy`` at ``level``, as coarsen.py writes them."""
     if hierarchy.type == "month":
         return ["YYYY-MM"]
+    if hierarchy.type == "quarter":
+        return ["YYYYQn"]
     if hierarchy.type == "codes":
         return list(dict.fromkeys(code_map(conf_dir, hierarchy, level).values()))
     lv = hierarchy.levels[level]
@@ -58,6 +64,7 @@ def render_dictionary(
     ``columns`` maps each released table to its written (column, Spark type) pairs.
     """
     qi_tables = {qi: rules.qi_table(qi) for qi in rules.quasi_identifiers}
+    contract = load_contract(conf_dir)
     out = [f"# Data dictionary: {_text(release_id)}", "", HEADER]
     out.append(
         f"Quasi-identifiers (SCRA, k = {rules.k}): "
@@ -67,9 +74,16 @@ def render_dictionary(
     out += ["", "## Tables", ""]
     out += [f"- [{name}](#{name}): {_text(t.comment)}" for name, t in rules.tables.items()]
     for name, table in rules.tables.items():
+        if name not in columns and columns:
+            continue  # left out of a corrected re-release
+        auth = contract.tables[name]
         out += ["", f"## {name}", "", _text(table.comment), ""]
         out += [f"Partitioned by {_partitioning(table.period)}.", ""]
-        out += ["| column | type | description | classes |", "|---|---|---|---|"]
+        out += [f"Authorised by deliberation {contract.deliberation}, {_text(auth.paragraph)}."]
+        if auth.limited_to:
+            out += [f"Limited to: {_text(auth.limited_to)}."]
+        out += ["", "| column | type | description | classes | authorised by |"]
+        out += ["|---|---|---|---|---|"]
         written = columns.get(name) or [(c, "") for c in table.columns]
         for col, spark_type in written:
             rule = table.columns.get(col)
@@ -82,7 +96,9 @@ def render_dictionary(
             if rule and rule.hierarchy:
                 level = levels.get(col, rule.level) if qi else rule.level
                 classes = _classes(rules, rule.hierarchy, level, conf_dir)
-            out.append(f"| `{col}` | {_cell(spark_type)} | {description} | {classes} |")
+            granted = auth.columns.get(col)
+            why = _cell(granted.paragraph) if granted else ""
+            out.append(f"| `{col}` | {_cell(spark_type)} | {description} | {classes} | {why} |")
     return "\n".join(out) + "\n"
 
 
@@ -95,7 +111,7 @@ def _partitioning(period: str) -> str:
 def _classes(rules: ReleaseRules, name: str, level: int, conf_dir: Path | str) -> str:
     h = rules.hierarchies[name]
     labels = ", ".join(f"`{label}`" for label in class_labels(h, level, conf_dir))
-    where = f"{name}" if h.type == "month" else f"{name}, level {level}"
+    where = f"{name}" if h.type in ("month", "quarter") else f"{name}, level {level}"
     return f"{where}: {labels}"
 
 

@@ -1,7 +1,9 @@
 """The release rules of conf/release.yaml: hierarchies, released tables and the SCRA settings.
 
 Loaded with the project's one config loader (:func:`pseudolink.config.build`), then checked
-as a whole: every hierarchy's coarser level must merge whole classes of the finer one (so
+as a whole against the authorisation contract (:mod:`pseudolink.release.contract`: only
+columns deliberation 26/050 authorises, at its class or coarser, k not below the floor)
+and for consistency: every hierarchy's coarser level must merge whole classes of the finer one (so
 climbing it can only merge cells, never split them), every code-list column must exist,
 and every quasi-identifier must be a column of exactly one annual person table.
 """
@@ -14,6 +16,7 @@ from typing import Literal
 
 from pseudolink.config import load_yaml
 from pseudolink.errors import ConfigError
+from pseudolink.release.contract import check_rules
 from pseudolink.schemas import load_codelist
 
 RULES_FILE = "release.yaml"
@@ -34,13 +37,13 @@ class Level:
 
 @dataclass(frozen=True)
 class Hierarchy:
-    type: Literal["bands", "breaks", "codes", "month"]
+    type: Literal["bands", "breaks", "codes", "month", "quarter"]
     codelist: str | None = None
     levels: list[Level] = field(default_factory=list)
 
     def config_problem(self) -> str | None:
-        if self.type == "month":
-            return "month has no levels" if self.levels else None
+        if self.type in ("month", "quarter"):
+            return f"{self.type} has no levels" if self.levels else None
         if not self.levels:
             return f"{self.type}: expected at least one level"
         if self.type == "bands":
@@ -118,6 +121,8 @@ def load_rules(conf_dir: Path | str, name: str = RULES_FILE) -> ReleaseRules:
         problem = _codes_problem(h, codes)
         if problem:
             raise ConfigError(f"{path}: hierarchies.{hname}: {problem}")
+    # Only what deliberation 26/050 authorises, at its class or coarser (conf/authorisation.yaml).
+    check_rules(rules, conf_dir, str(path))
     return rules
 
 
@@ -188,7 +193,7 @@ def _rules_problem(r: ReleaseRules) -> str | None:
             if c.hierarchy not in r.hierarchies:
                 return f"tables.{tname}.columns.{cname}: unknown hierarchy '{c.hierarchy}'"
             h = r.hierarchies[c.hierarchy]
-            if h.type != "month" and c.level >= len(h.levels):
+            if h.type not in ("month", "quarter") and c.level >= len(h.levels):
                 return f"tables.{tname}.columns.{cname}: level {c.level} is beyond the hierarchy"
         if "population" not in t.columns:
             return f"tables.{tname}: every released table needs a population column"

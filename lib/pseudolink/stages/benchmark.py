@@ -1,13 +1,14 @@
 """The benchmark: generate (not counted in the pipeline's time), then ingest, cohorts, link,
-pseudonymise, release, purge and deliver (to the outbox), timed per stage with rows in and
-out, rows/s and peak memory; the package's size in bytes; JSON and Markdown out. Purge
-here keeps the generated inbox (for reruns at the same N) and destroys the rest.
+pseudonymise, release, deliver (to the outbox) and purge, in the pipeline's order, timed per
+stage with rows in and out, rows/s and peak memory; the package's size in bytes; what purge
+destroyed; JSON and Markdown out. Purge here keeps the generated inbox (for reruns at the
+same N) and destroys the rest.
 ``variants`` adds, side by side in the same run, the tokens of every person with the pandas
 UDF and with the native expression, and the link of the largest table with a broadcast and
 with a sort-merge join. ``start`` = "link" reuses the bronze
 tables and populations of an earlier run on the same root and starts at link; "release"
-reuses its pseudonymised tables too and times the release, purge and deliver (a root purged
-by an earlier run is not purged again)."""
+reuses its pseudonymised tables too and times the release, deliver and purge. Both need a
+root no earlier run purged (the purge destroys those tables): start from the inbox then."""
 
 from __future__ import annotations
 
@@ -122,10 +123,10 @@ def prepare_root(ctx: JobContext, persons: int, keep_derived: bool | str = False
                 f"(no {MARKER}/): use an empty --root"
             )
         made = json.loads((marker / "generate.json").read_text())
-        if keep_derived and purge_state(ctx) is not None and keep_derived != "release":
+        if keep_derived and purge_state(ctx) is not None:
             raise InputError(
-                f"{root}: an earlier run's purge destroyed the bronze and linked KSZ and VDAB "
-                "tables: start from the inbox (no --from-link) or at the release"
+                f"{root}: an earlier run's purge destroyed the bronze, linked and pseudonymised "
+                "KSZ and VDAB tables: start from the inbox (no --from-link or --from-release)"
             )
         if made["persons"] != persons:
             raise InputError(
@@ -190,8 +191,9 @@ def run(ctx: JobContext, persons: int, variants: bool = False, start: str = "ing
             raise InputError("benchmark: --variants needs the bronze KSZ table, purged earlier")
         results["variants"] = run_variants(ctx)
     if results["stages"][-1]["verdict"] == "pass":
-        results["stages"].append(_purge(ctx, persons))
+        # The pipeline's order: purge destroys the plaintext release, after its package.
         results["stages"].append(_deliver(ctx, persons))
+        results["stages"].append(_purge(ctx, persons))
     results["pipeline_seconds"] = round(sum(s["seconds"] for s in results["stages"]), 1)
     write_results(ctx, results)
     return results
@@ -300,11 +302,12 @@ def _release(ctx: JobContext, persons: int) -> dict:
 
 
 def _purge(ctx: JobContext, persons: int) -> dict:
-    """The KSZ and VDAB data destroyed (the generated inbox kept for reruns)."""
+    """The KSZ and VDAB data and the plaintext release destroyed, after the release was
+    packaged (the generated inbox kept for reruns): per table or folder, rows and files."""
     done, seconds = _timed(ctx, lambda: purge.run(ctx, f"benchmark-{persons}", inbox=False))
-    tables = {p: s for p, s in done["summary"].items() if s["kind"] != "folder"}
+    totals = done["totals"]
     # Rows destroyed by this run: none when an earlier run had purged already.
-    rows = 0 if done["already"] else sum(s["rows"] or 0 for s in tables.values())
+    rows = 0 if done["already"] else totals["rows"]
     return _stage(
         ctx,
         "purge",
@@ -312,9 +315,13 @@ def _purge(ctx: JobContext, persons: int) -> dict:
         rows,
         0,
         already_done=done["already"],
-        files=sum(s["files"] for s in done["summary"].values()),
-        bytes=sum(s["bytes"] for s in done["summary"].values()),
-        tables=len(tables),
+        files=totals["files"],
+        bytes=totals["bytes"],
+        tables=totals["tables"],
+        destroyed={
+            path: {"kind": s["kind"], "rows": s["rows"], "files": s["files"]}
+            for path, s in done["summary"].items()
+        },
     )
 
 

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 from pseudolink.catalog import POPULATION_TABLES, POPULATIONS, REQUESTS, Catalog
 from pseudolink.cli import JobContext
 from pseudolink.cohorts.followup import with_follow_up
-from pseudolink.cohorts.selection import filter_index_persons, household_candidates, presence
+from pseudolink.cohorts.selection import filter_index_persons, presence
 from pseudolink.cohorts.windows import extraction_request, moves, observation_windows
 from pseudolink.schemas import load_codelist
 from pseudolink.storage import HadoopFs, read_delta, write_delta
@@ -35,13 +35,13 @@ def municipalities(ctx: JobContext) -> DataFrame:
 
 
 def build(ctx: JobContext) -> dict[str, DataFrame]:
-    """The membership, moves and windows tables (not yet written)."""
+    """The membership (with ``end_quarter``, which only the windows keep), not yet
+    written."""
     settings = ctx.config.cohorts
     present = presence(read_bronze(ctx, "demobel"), municipalities(ctx)).cache()
     index = filter_index_persons(present, read_bronze(ctx, "census"), settings).cache()
-    members = household_candidates(index, present, settings)
     events = read_bronze(ctx, "demobel_events")
-    membership = with_follow_up(index.unionByName(members), present, events, settings)
+    membership = with_follow_up(index, present, events, settings)
     return {"membership": membership, "present": present, "index": index}
 
 
@@ -49,14 +49,19 @@ def run(ctx: JobContext) -> dict[int, dict[str, int]]:
     """Build and write the populations; return their sizes per reference year."""
     settings = ctx.config.cohorts
     built = build(ctx)
+    # The end quarter goes to the windows only: the membership is delivered (pseudonymised)
+    # and the deliberation gives the researchers the year of a move, not its quarter.
+    full = built["membership"].persist()
     membership_path = ctx.catalog.population("membership")
-    write_delta(built["membership"], membership_path, ["population"], overwrite_schema=True)
+    write_delta(full.drop("end_quarter"), membership_path, ["population"], overwrite_schema=True)
+    windows_path = ctx.catalog.population("windows")
+    write_delta(observation_windows(full, settings), windows_path, overwrite_schema=True)
+    full.unpersist()
     built["present"].unpersist()
     built["index"].unpersist()
     membership = ctx.spark.read.format("delta").load(membership_path)
     write_delta(moves(membership), ctx.catalog.population("moves"), overwrite_schema=True)
-    windows = observation_windows(membership, settings)
-    write_delta(windows, ctx.catalog.population("windows"), overwrite_schema=True)
+    windows = ctx.spark.read.format("delta").load(windows_path)
     write_request(ctx, extraction_request(windows))
     sizes = population_sizes(membership)
     for year, counts in sorted(sizes.items()):

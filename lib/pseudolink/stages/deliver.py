@@ -31,6 +31,7 @@ from pseudolink.deliver.keys import load_public_key, new_key_pair, signing_key
 from pseudolink.deliver.sftp import Server, SftpError, client_key, connect, pinned_key, upload
 from pseudolink.deliver.unpack import ExpiredError
 from pseudolink.errors import ConfigError, InputError
+from pseudolink.purged import purge_state
 from pseudolink.stages import keys
 
 DEMO_ID = "demo-researcher"
@@ -209,12 +210,22 @@ def _package(
         if {r["fingerprint"] for r in manifest["recipients"]} != wanted:
             raise InputError(
                 f"{target}: packaged for other recipients than deliver.recipients lists: "
-                "remove it to package again"
+                + (
+                    "the release's plaintext tables were destroyed by purge, so this package "
+                    "is the only copy: keep it and list its recipients again"
+                    if _purged_release(ctx, rid)
+                    else "remove it to package again"
+                )
             )
         ctx.log.info("deliver: %s exists and checks out: reused", target)
         return manifest
     if target.exists():
         raise InputError(f"{target}: exists but holds no package.json: remove it first")
+    if _purged_release(ctx, rid):
+        raise InputError(
+            f"{target}: no package, and the plaintext tables of release {rid} were destroyed "
+            f"by purge ({ctx.catalog.purge_marker()}): it can no longer be packaged"
+        )
     head = _audit_head(ctx)
     extra = {"audit_head": head} if head else {}
     return pkg.build(
@@ -226,6 +237,16 @@ def _package(
         ctx.config.deliver.chunk_mib << 20,
         extra,
     )
+
+
+def _purged_release(ctx: JobContext, rid: str) -> bool:
+    """Whether purge destroyed the plaintext tables of release ``rid`` (its manifest and
+    reports stay; a corrected re-release made after the purge keeps its tables)."""
+    if purge_state(ctx) is None:
+        return False
+    folder = ctx.catalog.local("release") / rid
+    _, files = pkg.release_files(folder)
+    return any(not (folder / f["path"]).exists() for f in files)
 
 
 def _audit_head(ctx: JobContext) -> dict[str, Any] | None:

@@ -21,8 +21,12 @@ empty inbox (or after an interrupted generation). A run that is killed and start
 therefore ends in the state of one uninterrupted run (tests/test_faults.py), and a second
 run on unchanged inputs does no work: it prints the first run's summary.
 
-After a purge, the stages up to the release finished before it: they are skipped, an
-interrupted purge is finished, and the release the purge marker names is delivered.
+The last two stages: deliver (the release encrypted into ``outbox/<release-id>/``, and
+uploaded when ``deliver.sftp`` is set), then purge, which refuses unless that package is
+complete (it destroys the plaintext release with the KSZ and VDAB data: docs/purge.md).
+After a purge, the stages up to the release finished before it: they are skipped; deliver
+checks and reuses the package of the release the purge marker names (and uploads it, if
+configured), and an interrupted purge is finished.
 """
 
 from __future__ import annotations
@@ -113,12 +117,15 @@ STAGES: tuple[Stage, ...] = (
     Stage("link", "link", link.pipeline_step, link.outputs, deliveries="all"),
     Stage("pseudonymise", "pseudonymise", pseudonymise.pipeline_step, pseudonymise.outputs),
     Stage("release", None, release.pipeline_step, release.outputs, inputs=rules_fingerprint),
-    Stage("purge", None, _purge),
+    # Deliver before purge: purge destroys the plaintext release and refuses unless its
+    # encrypted package is complete in the outbox (docs/purge.md).
     Stage("deliver", "deliver", _deliver),
+    Stage("purge", None, _purge),
 )
 NAMES = tuple(s.name for s in STAGES)
-# The stages a purge follows: on a purged root they finished before it.
-BEFORE_PURGE = NAMES[: NAMES.index("purge")]
+# The stages that made the release: on a purged root they finished before the purge and
+# are skipped (selfcheck still runs; deliver reuses the package; purge finishes if started).
+BEFORE_PURGE = NAMES[: NAMES.index("deliver")]
 
 
 def fingerprint(*parts: Any) -> str:

@@ -28,6 +28,7 @@ from pseudolink.keys.keystore import Keystore
 from pseudolink.link.rules import RULES
 from pseudolink.pseudo.check import identifier_findings
 from pseudolink.pseudo.keytable import assign
+from pseudolink.pseudo.order import neutral_order
 from pseudolink.pseudo.replace import pseudonymise_frame
 from pseudolink.pseudo.tokens import token
 from pseudolink.purged import PURGED_SOURCES, purge_state, refuse_if_purged
@@ -133,7 +134,9 @@ def run(ctx: JobContext) -> dict:
             out = ctx.catalog.pseudonymised(name)
             result = pseudonymise_frame(frame, maps, broadcast=broadcast)
             parts = [c for c in ("population", "period") if c in result.columns]
-            result = result.repartition(*parts) if parts else result
+            # Rows in an order that carries nothing: by the (random) sequence number.
+            seq = "person_seq" if "person_seq" in result.columns else "household_seq"
+            result = neutral_order(result, parts, seq)
             write_delta(result, out, parts, overwrite_schema=True)
             written = ctx.spark.read.format("delta").load(out)
             findings = identifier_findings(written, known_households)

@@ -1,21 +1,31 @@
-"""Purge stage: destroy the KSZ and VDAB data once they are linked, pseudonymised and
-released (deliberation 26/050: "destroyed right after processing"). Details: docs/purge.md.
+"""Purge stage: destroy the KSZ and VDAB data once they are linked, pseudonymised, released
+and delivered (deliberation 26/050, footnote 1, nrs. 8 and 26: Statbel uses them only to link
+and pseudonymise, keeps the pseudonymisation key and destroys the administrations' data).
+Details: docs/purge.md.
 
 1. Refuse unless the linkage read every bronze KSZ and VDAB row, every linked table is
-   pseudonymised row for row, and a complete release was made from the pseudonymised
-   tables (the message names what is missing); nothing is touched then.
+   pseudonymised row for row, a complete release was made from the pseudonymised tables,
+   and its encrypted package is complete in ``outbox/<release-id>/`` (signed manifest,
+   every part with its size and SHA-256, made from this very release; uploaded too when
+   ``deliver.sftp`` is set): the message names what is missing; nothing is touched then.
 2. Inventory what will be destroyed (per table or folder: rows, files, bytes, SHA-256 of
    every file) into ``trusted/audit/purge-inventory-<time>.json``.
 3. The marker ``trusted/purge.json`` says ``started``: from here on the stages that need
    the data refuse, and a rerun of purge finishes the work.
-4. Per Delta table of ``bronze/{ksz,vdab}`` and ``trusted/linked/{ksz,vdab}``: DELETE,
-   REORG ... APPLY (PURGE) when deletion vectors are on, VACUUM RETAIN 0 HOURS, a check
-   that no data file is left, then the folder (its log still holds column statistics).
-   The KSZ and VDAB rows of ``bronze/_quarantine`` get the same steps, then a fresh log.
-   ``inbox/ksz`` and ``inbox/vdab`` are removed.
-5. Verify on disk; the marker says ``done``; the audit event carries the inventory's hash.
-Kept: Statbel's bronze tables, inbox and quarantine rows, the populations, the key tables
-and keystore, the pseudonymised tables, the release, and the reports (counts only).
+4. Per Delta table of ``bronze/{ksz,vdab}``, ``trusted/linked/{ksz,vdab}``,
+   ``trusted/pseudonymised/{ksz_quarterly,vdab_*}``, every table of the plaintext release
+   copies ``release/<id>/`` and of ``trusted/release_work/``: DELETE, REORG ... APPLY
+   (PURGE) when deletion vectors are on, VACUUM RETAIN 0 HOURS, a check that no data file
+   is left, then the folder (its log still holds column statistics). The KSZ and VDAB
+   rows of ``bronze/_quarantine`` get the same steps, then a fresh log. ``inbox/ksz``,
+   ``inbox/vdab`` and the extraction request ``outbox/requests/`` (every population
+   member's INSZ, consumed once KSZ and VDAB delivered) are removed.
+5. Verify on disk; the marker says ``done``; a log line per table or folder (rows, files,
+   bytes) and the audit event with the counts and the inventory's hash.
+Kept: Statbel's bronze tables, inbox and quarantine rows, the populations, Statbel's
+pseudonymised tables, the key tables and keystore, the release's reports (its manifest,
+``scra/`` and ``dictionary.md``: counts and descriptions, no row), the audit log and the
+encrypted packages in ``outbox/``.
 """
 
 from __future__ import annotations
@@ -26,12 +36,23 @@ import json
 import time
 from dataclasses import dataclass
 
-from pseudolink.catalog import LINKED, QUARANTINE
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from pseudolink.catalog import DELIVERIES, LINKED, QUARANTINE, RELEASE_WORK, REQUESTS
 from pseudolink.cli import JobContext
+from pseudolink.deliver import package as pkg
+from pseudolink.deliver.keys import fingerprint
 from pseudolink.erasure import data_files, erase, finish_rewrite, leftover_files, rewrite_log
 from pseudolink.errors import PseudolinkError
 from pseudolink.link.rules import RULES
-from pseudolink.purged import PURGED_SOURCES, marker_path, purge_state, write_state
+from pseudolink.purged import (
+    PURGED_SOURCES,
+    PURGED_TABLES,
+    marker_path,
+    purge_state,
+    write_state,
+)
 from pseudolink.release.rules import load_rules
 from pseudolink.storage import HadoopFs, is_delta, utc_now
 
@@ -53,25 +74,51 @@ class Target:
 
 
 def targets(ctx: JobContext, fs: HadoopFs, inbox: bool = True) -> list[Target]:
-    """What purge destroys, found on disk (tables first, then the folders that held them)."""
+    """What purge destroys, found on disk: the Delta tables first, then the KSZ and VDAB
+    rows of the quarantine, then the folders (those that held the tables, the deliveries,
+    the extraction request, an incomplete release)."""
     root = ctx.config.root.rstrip("/") + "/"
-    zones = [ctx.config.zone("bronze"), ctx.catalog.trusted(LINKED)]
-    tables, folders = [], []
+    cat = ctx.catalog
+    tables: list[Target] = []
+    folders: list[Target] = []
+
+    def table(uri: str) -> None:
+        tables.append(Target("table", uri, uri[len(root) :]))
+
+    def folder(uri: str) -> None:
+        folders.append(Target("folder", uri, uri[len(root) :]))
+
+    def tables_in(base: str) -> None:
+        for e in fs.list(base):
+            if e.is_dir and fs.exists(f"{base}/{e.name}/_delta_log"):
+                table(f"{base}/{e.name}")
+
     for source in PURGED_SOURCES:
-        for zone in zones:
+        for zone in (ctx.config.zone("bronze"), cat.trusted(LINKED)):
             base = f"{zone}/{source}"
             if fs.is_dir(base):
-                for e in fs.list(base):
-                    if e.is_dir and fs.exists(f"{base}/{e.name}/_delta_log"):
-                        uri = f"{base}/{e.name}"
-                        tables.append(Target("table", uri, uri[len(root) :]))
-                folders.append(Target("folder", base, base[len(root) :]))
-        if inbox:
-            base = f"{ctx.config.zone('inbox')}/{source}"
-            if fs.exists(base):
-                folders.append(Target("folder", base, base[len(root) :]))
+                tables_in(base)
+                folder(base)
+        if inbox and fs.exists(f"{ctx.config.zone('inbox')}/{source}"):
+            folder(f"{ctx.config.zone('inbox')}/{source}")
+    for name in PURGED_TABLES:
+        if fs.exists(f"{cat.pseudonymised(name)}/_delta_log"):
+            table(cat.pseudonymised(name))
+    # The plaintext copies of the releases (every one is made from the KSZ and VDAB data);
+    # a complete release keeps its manifest, scra/ and dictionary.md (counts, no rows).
+    for base in (ctx.config.zone("release"), cat.trusted(RELEASE_WORK)):
+        if not fs.is_dir(base):
+            continue
+        for e in fs.list(base):
+            if e.is_dir:
+                tables_in(f"{base}/{e.name}")
+                if base.endswith(RELEASE_WORK) or not fs.exists(cat.release_manifest(e.name)):
+                    folder(f"{base}/{e.name}")  # a release in the making, or incomplete
+    requests = f"{ctx.config.zone('outbox')}/{REQUESTS}"
+    if fs.exists(requests):
+        folder(requests)
     out = tables
-    quarantine = ctx.catalog.bronze(QUARANTINE)
+    quarantine = cat.bronze(QUARANTINE)
     finish_rewrite(fs, quarantine)
     if fs.exists(f"{quarantine}/_delta_log"):
         out.append(Target("rows", quarantine, quarantine[len(root) :]))
@@ -127,7 +174,73 @@ def check_ready(ctx: JobContext, fs: HadoopFs, release_id: str | None, rows: dic
             [f"a release made after {when}"],
             "release",
         )
+    check_delivered(ctx, fs, release_id)
     return release_id
+
+
+def check_delivered(ctx: JobContext, fs: HadoopFs, release_id: str) -> None:
+    """Refuse unless the encrypted package of ``release_id`` (and of every other release
+    whose plaintext tables are still on disk: purge destroys them all) is complete in
+    ``outbox/<id>/``, and uploaded when ``deliver.sftp`` is set: after the purge it is the
+    only copy of the released data."""
+    zone = ctx.config.zone("release")
+    others = [
+        e.name
+        for e in (fs.list(zone) if fs.is_dir(zone) else [])
+        if e.is_dir
+        and e.name != release_id
+        and fs.exists(ctx.catalog.release_manifest(e.name))
+        and any(
+            fs.exists(f"{zone}/{e.name}/{t.name}/_delta_log") for t in fs.list(f"{zone}/{e.name}")
+        )
+    ]
+    for rid in [release_id, *sorted(others)]:
+        problem = package_problem(ctx, fs, rid)
+        if problem:
+            raise PurgeRefused(
+                f"purge refused: release {rid} is not delivered: {problem}; run deliver "
+                f"--release-id {rid} first (purge destroys the plaintext release: its "
+                "encrypted package must be complete). Nothing was destroyed"
+            )
+
+
+def package_problem(ctx: JobContext, fs: HadoopFs, rid: str) -> str | None:
+    """What is wrong with the package of release ``rid`` in the outbox (None: complete).
+    Complete (stages/deliver.py, deliver/package.py): ``package.json`` signed by the key in
+    ``signer.pub`` (``package.sig``), every part (payload, wrapped keys, signer key) with
+    the manifest's size and SHA-256, made from this release (its manifest's SHA-256); and,
+    with ``deliver.sftp`` set, the delivery record lists its upload."""
+    folder = ctx.catalog.local("outbox") / rid
+    if not (folder / pkg.MANIFEST).is_file():
+        return f"missing {folder / pkg.MANIFEST}"
+    try:
+        signer = serialization.load_pem_public_key((folder / pkg.SIGNER).read_bytes())
+        if not isinstance(signer, ed25519.Ed25519PublicKey):
+            return f"{folder / pkg.SIGNER}: not an Ed25519 public key"
+        manifest, _ = pkg.read_manifest(folder, signer)
+        if manifest.get("signer", {}).get("fingerprint") != fingerprint(signer):
+            return f"{folder / pkg.SIGNER}: not the key the manifest names"
+        pkg.check_files(folder, manifest)
+    except (OSError, ValueError, KeyError, TypeError, pkg.PackageError) as exc:
+        return f"{folder} is incomplete or changed ({exc})"
+    released = fs.read_bytes(ctx.catalog.release_manifest(rid))
+    if (
+        manifest.get("release_id") != rid
+        or manifest["payload"].get("release_manifest_sha256")
+        != hashlib.sha256(released).hexdigest()
+    ):
+        return f"{folder / pkg.MANIFEST} was not made from release/{rid} as it is now"
+    if ctx.config.deliver.sftp is not None:
+        record = ctx.catalog.delivery_record_file(rid)
+        uploads = json.loads(record.read_text()).get("uploads", []) if record.exists() else []
+        done = json.loads(record.read_text()).get("package_id") if record.exists() else None
+        if not uploads or done != manifest["package_id"]:
+            return (
+                f"packaged but not uploaded to {ctx.config.deliver.sftp.host} "
+                f"(trusted/{DELIVERIES}/{rid}.json lists no upload of package "
+                f"{manifest['package_id'][:12]})"
+            )
+    return None
 
 
 def _find_release(ctx: JobContext, fs: HadoopFs, release_id: str | None) -> tuple[str, dict]:
@@ -215,11 +328,11 @@ def run(ctx: JobContext, release_id: str | None = None, inbox: bool = True) -> d
         ctx.log.info(
             "purge: already done on %s (%s): nothing to do", state["finished"], marker_path(ctx)
         )
-        return {**state, "already": True}
-    found = targets(ctx, fs, inbox)
+        return {**state, "already": True, "totals": totals_of(state["summary"])}
     if state is None:
         rows: dict[str, int] = {}
         release_id = check_ready(ctx, fs, release_id, rows)
+        found = targets(ctx, fs, inbox)
         listed = inventory(ctx, fs, found, release_id, rows)
         text = json.dumps(listed, indent=1)
         name = f"audit/purge-inventory-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}.json"
@@ -238,6 +351,7 @@ def run(ctx: JobContext, release_id: str | None = None, inbox: bool = True) -> d
         write_state(ctx, state)
     else:
         ctx.log.info("purge: finishing the purge started on %s", state["started"])
+        found = targets(ctx, fs, inbox)
     steps = destroy(ctx, fs, found)
     problems = verify(ctx, fs, found)
     if problems:
@@ -251,23 +365,47 @@ def run(ctx: JobContext, release_id: str | None = None, inbox: bool = True) -> d
     seconds = round(time.monotonic() - started, 1)
     for path, s in state["summary"].items():
         ctx.log.info(
-            "purge: %s destroyed (%s rows, %d files, %s bytes)",
+            "purge: %s destroyed (%s: %s rows, %d files, %s bytes)",
             path,
+            "KSZ/VDAB rows" if s["kind"] == "rows" else s["kind"],
             "-" if s["rows"] is None else f"{s['rows']:,}",
             s["files"],
             f"{s['bytes']:,}",
         )
-    ctx.log.info("purge: verified on disk in %.1f s; inventory %s", seconds, state["inventory"])
+    totals = totals_of(state["summary"])
+    ctx.log.info(
+        "purge: destroyed %d Delta tables (%s rows), %s files (%s bytes), verified on disk "
+        "in %.1f s; inventory %s. Kept: Statbel's data, the populations, the key tables and "
+        "keystore, Statbel's pseudonymised tables, the release's reports, the audit log and "
+        "the encrypted package outbox/%s",
+        totals["tables"],
+        f"{totals['rows']:,}",
+        f"{totals['files']:,}",
+        f"{totals['bytes']:,}",
+        seconds,
+        state["inventory"],
+        state["release_id"],
+    )
     ctx.audit.add(
         "purge",
         inputs=sorted(state["summary"]),
         outputs=["trusted/purge.json", state["inventory"]],
-        counts=state["summary"],
+        counts={**state["summary"], "total": totals},
         release_id=state["release_id"],
         inventory_sha256=state["inventory_sha256"],
         steps=steps,
     )
-    return {**state, "already": False, "seconds": seconds}
+    return {**state, "already": False, "seconds": seconds, "totals": totals}
+
+
+def totals_of(summary: dict[str, dict]) -> dict[str, int]:
+    """Tables, rows, files and bytes destroyed, over a purge's per-target summary."""
+    return {
+        "tables": sum(1 for s in summary.values() if s["kind"] == "table"),
+        "rows": sum(s["rows"] or 0 for s in summary.values()),
+        "files": sum(s["files"] for s in summary.values()),
+        "bytes": sum(s["bytes"] for s in summary.values()),
+    }
 
 
 def destroy(ctx: JobContext, fs: HadoopFs, found: list[Target]) -> dict[str, list[str]]:

@@ -32,6 +32,8 @@ from pseudolink.catalog import Catalog
 from pseudolink.cli import JobContext
 from pseudolink.errors import InputError, PseudolinkError
 from pseudolink.pseudo.check import RELEASE_COLUMN, identifier_findings
+from pseudolink.pseudo.order import neutral_order
+from pseudolink.purged import PURGED_TABLES, purge_state
 from pseudolink.release.build import (
     partition_columns,
     persons_frame,
@@ -39,6 +41,7 @@ from pseudolink.release.build import (
     scra_base,
     with_treated,
 )
+from pseudolink.release.contract import load_contract, violations
 from pseudolink.release.dictionary import render_dictionary
 from pseudolink.release.report import render_report
 from pseudolink.release.rules import PERSON_YEAR_TABLES, ReleaseRules, load_rules
@@ -70,6 +73,7 @@ class ReleaseOutcome:
     tables: dict[str, int] = field(default_factory=dict)
     scra: dict = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)  # tables whose sources were purged
 
     def summary_line(self) -> str:
         loss = self.scra.get("information_loss", {})
@@ -93,17 +97,31 @@ def default_release_id(fs: HadoopFs, catalog: Catalog) -> str:
     return rid
 
 
-def sources(ctx: JobContext, rules: ReleaseRules) -> dict[str, DataFrame]:
-    """The pseudonymised tables the release reads, and the built persons table."""
+def purged_source(source: str) -> bool:
+    """Whether a pseudonymised table is KSZ- or VDAB-derived (destroyed by the purge)."""
+    return source in PURGED_TABLES
+
+
+def sources(ctx: JobContext, rules: ReleaseRules, purged: bool = False) -> dict[str, DataFrame]:
+    """The pseudonymised tables the release reads, and the built persons table. On a purged
+    root (a corrected re-release) the KSZ and VDAB tables are gone and left out."""
     out: dict[str, DataFrame] = {}
     for t in rules.tables.values():
         if t.source == "persons" or t.source in out:
+            continue
+        if purged and purged_source(t.source):
             continue
         path = ctx.catalog.pseudonymised(t.source)
         before = "run the stages before release first"
         out[t.source] = read_delta(ctx.spark, path, f"pseudonymised {t.source}", before)
     if any(t.source == "persons" for t in rules.tables.values()):
-        out["persons"] = persons_frame(out["populations"], out["moves"])
+        ksz = ctx.catalog.pseudonymised("ksz_quarterly")
+        activation = None
+        persons = next(t for t in rules.tables.values() if t.source == "persons")
+        if "activation_start" in persons.columns and not purged:
+            hint = "the activation start comes from KSZ (footnote 4)"
+            activation = read_delta(ctx.spark, ksz, "pseudonymised ksz_quarterly", hint)
+        out["persons"] = persons_frame(out["populations"], out["moves"], activation)
     return out
 
 
@@ -124,10 +142,21 @@ class Scratch:
         return self.spark.read.parquet(path)
 
 
-def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
-    """Coarsen, analyse, treat and (if the SCRA passes) write one release."""
+def run(
+    ctx: JobContext, release_id: str | None = None, corrected: str | None = None
+) -> ReleaseOutcome:
+    """Coarsen, analyse, treat and (if the SCRA passes) write one release. After the purge
+    only a corrected re-release is made, with ``corrected`` (its reason, audited)."""
     started = time.monotonic()
     rules = load_rules(ctx.config.conf_dir)
+    purged = purge_state(ctx) is not None
+    if purged and not corrected:
+        contract = load_contract(ctx.config.conf_dir)
+        raise InputError(
+            f"{ctx.catalog.release('')}: the data were purged after a release: a second "
+            f"release is refused ({contract.rerelease_paragraph}); a corrected re-release "
+            "needs --corrected-rerelease REASON (recorded in the audit log)"
+        )
     fs = HadoopFs(ctx.spark)
     rid = release_id or default_release_id(fs, ctx.catalog)
     if not _ID.match(rid):
@@ -140,7 +169,10 @@ def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
     if fs.exists(folder):
         ctx.log.info("release: %s: left by an interrupted run, replaced", folder)
         fs.delete(folder)
-    frames = sources(ctx, rules)
+    frames = sources(ctx, rules, purged)
+    left_out = [
+        n for n, t in rules.tables.items() if t.source != "persons" and t.source not in frames
+    ]
     base = scra_base(frames, rules).cache()
     ctx.log.info("release: SCRA on %s person-years (k = %d)", f"{base.count():,}", rules.k)
     work = ctx.catalog.release_work(rid)
@@ -152,6 +184,7 @@ def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
         if not treatment.passed:
             refuse(ctx, fs, rid, rules, treatment, scra)
         outcome = ReleaseOutcome(rid, folder, "pass", f"{folder}/scra/scra_report.html", scra=scra)
+        outcome.left_out = left_out
         try:
             write_release(ctx, fs, rules, frames, treatment, outcome)
         except BaseException:
@@ -173,6 +206,7 @@ def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
         counts={"tables": dict(outcome.tables), "verdict": outcome.verdict},
         release_id=rid,
         end_date=str(ctx.config.retention.end_date),
+        **({"corrected_rerelease": corrected, "left_out": left_out} if corrected else {}),
     )
     return outcome
 
@@ -180,7 +214,11 @@ def run(ctx: JobContext, release_id: str | None = None) -> ReleaseOutcome:
 def pipeline_step(ctx: JobContext) -> tuple[list[str], dict]:
     """The stage as the pipeline runs it (release id ``ctx.args.release_id``, if given):
     the verdict line, the release's folder, verdict and report."""
-    outcome = run(ctx, getattr(ctx.args, "release_id", None))
+    outcome = run(
+        ctx,
+        getattr(ctx.args, "release_id", None),
+        getattr(ctx.args, "corrected_rerelease", None),
+    )
     extra = {
         "release_id": outcome.release_id,
         "folder": outcome.folder,
@@ -312,7 +350,7 @@ def write_release(
     outcome: ReleaseOutcome,
 ) -> None:
     """Every table, checked; the dictionary and the SCRA report; the manifest last."""
-    folder = outcome.folder
+    folder, conf = outcome.folder, ctx.config.conf_dir
     membership = read_delta(ctx.spark, ctx.catalog.population("membership"), "membership")
     known = membership.select("household_id")
     qis = rules.quasi_identifiers
@@ -325,7 +363,11 @@ def write_release(
         "end_date": ctx.config.retention.end_date.isoformat(),
         "tables": {},
     }
+    contract = load_contract(ctx.config.conf_dir)
+    refused: list[str] = []
     for name, table in rules.tables.items():
+        if name in outcome.left_out:
+            continue
         t0 = time.monotonic()
         out = release_frame(
             frames[table.source], table, rules, ctx.config.conf_dir, treatment.levels
@@ -334,8 +376,10 @@ def write_release(
             out = with_treated(out, table, treatment.frame, qis)
         parts = partition_columns(table)
         path = f"{folder}/{name}"
-        write_delta(out.repartition(*parts), path, parts)
+        # Rows in an order that carries nothing: by the (random) sequence number.
+        write_delta(neutral_order(out, parts, "person_id"), path, parts)
         written = ctx.spark.read.format("delta").load(path)
+        refused += [f"{path}: {v}" for v in violations(written, name, contract, conf)]
         findings = identifier_findings(written, known, RELEASE_COLUMN)
         if findings:
             raise PseudolinkError(
@@ -346,6 +390,18 @@ def write_release(
         outcome.tables[name] = rows
         manifest["tables"][name] = {"rows": rows, "delta_version": version, "partitioned_by": parts}
         ctx.log.info("release: %s: %s rows in %.1f s", name, f"{rows:,}", time.monotonic() - t0)
+    if refused:
+        raise ReleaseRefused(
+            f"release {outcome.release_id}: the written tables hold more than deliberation "
+            f"{contract.deliberation} authorises (conf/authorisation.yaml): "
+            + "; ".join(refused)
+            + ": nothing is released"
+        )
+    if outcome.left_out:
+        manifest["left_out"] = {
+            "tables": outcome.left_out,
+            "why": "a corrected re-release after the purge: their KSZ/VDAB sources are destroyed",
+        }
     fs.write_text(
         f"{folder}/dictionary.md",
         render_dictionary(
