@@ -4,8 +4,8 @@ Usage: ./spark-submit.sh benchmark --root DIR --persons N [--variants]
        [--from-link | --from-release | --generate-only] [-- --driver-memory 6g]
 
 Generates N persons into an empty DIR (kept for reruns at the same N), removes the derived
-zones of an earlier run, runs ingest, cohorts, link, pseudonymise, release, purge and
-deliver, and writes DIR/_benchmark/benchmark-N.json and .md: per stage the wall time, rows
+zones of an earlier run, runs ingest, cohorts, link, pseudonymise, release, deliver and
+purge, and writes DIR/_benchmark/benchmark-N.json and .md: per stage the wall time, rows
 in and out, rows/s, shuffle bytes and peak memory, the ingest's parse / reconcile / write
 split, one parse-only pass over every file, the release's SCRA time, small cells and
 suppressions, and the package's size. --variants adds the person tokens by pandas UDF and

@@ -8,11 +8,12 @@ generate (the synthetic deliveries at the config's demo scale, only when the inb
 none); ingest (every new delivery into bronze); cohorts (the populations, their follow-up
 and the extraction request); link (the sources to the populations, within their
 windows); pseudonymise (identifiers to sequence numbers); release (coarsening, small cell
-risk analysis with treatment, and the release as Delta tables when it passes); purge (the
-KSZ and VDAB data destroyed, checked on disk); deliver (the release encrypted for its
-researchers, to the SFTP server of deliver.sftp, else into ROOT/outbox/<release-id>/).
+risk analysis with treatment, and the release as Delta tables when it passes); deliver
+(the release encrypted for its researchers, to the SFTP server of deliver.sftp, else into
+ROOT/outbox/<release-id>/); purge (every KSZ- and VDAB-derived table and file destroyed,
+the plaintext release and the extraction request included, checked on disk).
 On a root already purged, the stages up to release finished before the purge and are
-skipped: the release is delivered as it is, never remade without the KSZ and VDAB data.
+skipped: the package is delivered as it is, never remade without the KSZ and VDAB data.
 The demo config creates its keystore and a demo researcher key pair without a prompt:
 the passphrase is PSEUDOLINK_PASSPHRASE or, failing that, an announced demo-only one.
 
