@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 import tiny_root
-from roots import run_pipeline_in_process
+from roots import job_context, run_pipeline_in_process
 from shared import PASSPHRASE, RELEASE_ID
 from tiny_root import KSZ_INSZ
 
@@ -462,6 +462,29 @@ def test_after_the_pipeline_no_file_outside_the_packages_holds_ksz_or_vdab_data(
     assert note["counts"]["total"]["rows"] == sum(s["rows"] or 0 for s in summary.values())
     assert note["counts"]["total"]["tables"] == sum(s["kind"] == "table" for s in summary.values())
     assert "purge: destroyed " in log and "Delta tables" in log
+
+
+def test_a_corrected_re_release_after_the_purge_leaves_out_what_was_destroyed(
+    pipeline_purged, shared, spark, tmp_path
+):
+    """§7: the study is one-off. With --corrected-rerelease a new release is made from what
+    is left (Statbel's tables); the KSZ and VDAB tables, destroyed, are left out and named
+    in the manifest; the reason goes to the audit event."""
+    from pseudolink.stages import release
+
+    _, root, _, _, _, _ = pipeline_purged
+    copy = tmp_path / "root"
+    shutil.copytree(root, copy, symlinks=True)
+    ctx = job_context(shared.conf, copy, spark)
+    outcome = release.run(ctx, "corrected-1", "a wrong class in the first release")
+    assert outcome.verdict == "pass"
+    assert sorted(outcome.left_out) == ["ksz", "vdab", "vdab_activation", "vdab_employment"]
+    manifest = json.loads((copy / "release" / "corrected-1" / "manifest.json").read_text())
+    assert sorted(manifest["left_out"]["tables"]) == sorted(outcome.left_out)
+    assert not set(manifest["tables"]) & set(outcome.left_out)
+    event = ctx.audit.stages[-1]
+    assert event["stage"] == "release"
+    assert event["corrected_rerelease"] == "a wrong class in the first release"
 
 
 def test_a_purged_root_still_serves_keys_reidentify_deliver_and_retention(
