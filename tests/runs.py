@@ -11,7 +11,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from shared import PASSPHRASE
+from shared import PASSPHRASE, RELEASE_ID
 
 KEYSTORE = Path("trusted") / "keystore" / "keystore.json"
 
@@ -92,3 +92,17 @@ def release_differences(spark, ours: Path, reference: Path) -> dict[str, tuple[i
         if differ:
             out[name] = (a.count(), b.count(), differ)
     return out
+
+
+def open_release(root: Path, out: Path) -> Path:
+    """The release in ``root``'s package, opened with the demo researcher's key into
+    ``out``: after the purge the package is the only copy of the release."""
+    from pseudolink.catalog import DEMO_DIR
+    from pseudolink.deliver.keys import load_private_key
+    from pseudolink.deliver.unpack import open_package
+    from pseudolink.stages.deliver import DEMO_ID
+
+    package = root / "outbox" / RELEASE_ID
+    key = load_private_key(root / DEMO_DIR / f"{DEMO_ID}.key")
+    open_package(package, key, out, package / "signer.pub")
+    return out / RELEASE_ID

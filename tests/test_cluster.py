@@ -23,7 +23,14 @@ import re
 import shutil
 
 import pytest
-from runs import pipeline_command, release_differences, release_folder, run_pipeline, run_until
+from runs import (
+    open_release,
+    pipeline_command,
+    release_differences,
+    release_folder,
+    run_pipeline,
+    run_until,
+)
 from shared import RELEASE_ID
 from standalone import StandaloneCluster
 
@@ -120,17 +127,3 @@ def test_on_a_cluster_killed_inside_the_release_then_rerun_equals_the_local_rele
     # Both workers ran executors for both applications (the killed one and the rerun).
     for i in range(2):
         assert len(list((cluster.workdir / f"work{i}").glob("app-*"))) == 2
-
-
-def open_release(root, out):
-    """The release in root's package, opened with the demo researcher's key into ``out``
-    (as tests/test_faults.py does)."""
-    from pseudolink.catalog import DEMO_DIR
-    from pseudolink.deliver.keys import load_private_key
-    from pseudolink.deliver.unpack import open_package
-    from pseudolink.stages.deliver import DEMO_ID
-
-    package = root / "outbox" / RELEASE_ID
-    key = load_private_key(root / DEMO_DIR / f"{DEMO_ID}.key")
-    open_package(package, key, out, package / "signer.pub")
-    return out / RELEASE_ID

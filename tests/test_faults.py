@@ -18,7 +18,7 @@ from dataclasses import replace
 import pytest
 from pyspark.sql.readwriter import DataFrameWriter
 from roots import job_context, run_pipeline_in_process
-from runs import release_differences, seed_keystore
+from runs import open_release, release_differences, seed_keystore
 from shared import RELEASE_ID
 
 from pseudolink.stages import pipeline
@@ -142,16 +142,3 @@ def test_crashed_inside_four_stages_then_rerun_equals_an_uninterrupted_run(
     assert not (root / "trusted" / "pseudonymised" / "ksz_quarterly").exists()
     assert not (root / "release" / RELEASE_ID / "ksz").exists()
     assert (root / "outbox" / RELEASE_ID / "package.json").exists()
-
-
-def open_release(root, out):
-    """The release in root's package, opened with the demo researcher's key into ``out``."""
-    from pseudolink.catalog import DEMO_DIR
-    from pseudolink.deliver.keys import load_private_key
-    from pseudolink.deliver.unpack import open_package
-    from pseudolink.stages.deliver import DEMO_ID
-
-    package = root / "outbox" / RELEASE_ID
-    key = load_private_key(root / DEMO_DIR / f"{DEMO_ID}.key")
-    open_package(package, key, out, package / "signer.pub")
-    return out / RELEASE_ID
