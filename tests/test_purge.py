@@ -26,6 +26,16 @@ from pseudolink.stages import deliver, ingest, link, pseudonymise, purge
 pytestmark = pytest.mark.slow
 
 RELEASE_TABLES = [f"release/r1/{t}" for t in tiny_root.TABLES]
+# The folders purge removes on the tiny root (besides the tables inside them).
+FOLDERS = (
+    "bronze/ksz",
+    "bronze/vdab",
+    "trusted/linked/ksz",
+    "trusted/linked/vdab",
+    "inbox/ksz",
+    "inbox/vdab",
+    "outbox/requests",
+)
 
 
 @pytest.fixture(scope="module")
@@ -150,15 +160,9 @@ def test_a_stopped_purge_is_finished_by_a_rerun_and_nothing_is_left(purged, spar
     assert before  # the KSZ number was in the quarantine's files: the test can fail
     assert done["state"] == "done" and purge_state(ctx)["state"] == "done"
     gone = [
-        "bronze/ksz",
-        "bronze/vdab",
-        "trusted/linked/ksz",
-        "trusted/linked/vdab",
+        *FOLDERS,
         *[f"trusted/pseudonymised/{t}" for t in PURGED_TABLES],
         *RELEASE_TABLES,
-        "inbox/ksz",
-        "inbox/vdab",
-        "outbox/requests",
     ]
     for path in gone:
         assert not (root / path).exists(), path
@@ -244,13 +248,7 @@ def test_a_new_purge_writes_an_inventory_of_every_file_before_destroying(ctx):
         *[f"trusted/pseudonymised/{t}" for t in PURGED_TABLES],
         *RELEASE_TABLES,
         "bronze/_quarantine",
-        "bronze/ksz",
-        "bronze/vdab",
-        "trusted/linked/ksz",
-        "trusted/linked/vdab",
-        "inbox/ksz",
-        "inbox/vdab",
-        "outbox/requests",
+        *FOLDERS,
     }
     ksz = by_path["bronze/ksz/ksz_quarterly"]
     assert ksz["rows"] == 3 and ksz["files"] == len(ksz["listing"]) == 3
