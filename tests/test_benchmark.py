@@ -56,7 +56,8 @@ def test_benchmark_writes_the_figures_of_every_stage_it_times(from_release):
     assert names == ["release", "deliver", "purge"]
     release_stage, deliver_stage, purge_stage = saved["stages"]
     assert release_stage["verdict"] == "pass" and release_stage["rounds"] >= 1
-    assert release_stage["rows_in"] > 0 and "small_cells_before" in release_stage
+    assert release_stage["rows_in"] > 0 and set(release_stage["below_k"]) >= {"demographics"}
+    assert 0 <= release_stage["suppressed_share"] <= 1 and release_stage["levels"]
     # The release shuffles (joins, aggregations): its bytes are measured.
     assert all(st["shuffle_write_mb"] >= 0 for st in saved["stages"])
     assert sum(st["shuffle_write_mb"] for st in saved["stages"]) > 0

@@ -179,11 +179,15 @@ def test_release_validation_finds_the_release_sound(executed):
     summary = run.summary()
     assert summary["release_id"] == outcome.release_id and summary["verdict"] == "pass"
     assert summary["manifest_problems"] == 0 and summary["identifier_findings"] == 0
-    assert summary["records_below_k"] == 0 and summary["persons_below_k"] == 0
-    assert summary["records"] == outcome.tables["demobel"]
-    loss = outcome.scra["information_loss"]["suppressions"]
-    assert summary["suppressions"] == sum(loss.values()) > 0
-    assert run.images() == 3  # risk, suppressions, cell sizes
+    assert summary["scenarios"] == len(outcome.scra["scenarios"])
+    # Every scenario recounted from the released tables: a person scenario counts every
+    # row of the persons table.
+    assert summary["units_below_k"] == 0
+    assert summary["units_checked"] >= outcome.tables["persons"] > 0
+    assert "units below k in the written release: OK" in run.text()
+    keys = outcome.scra["keys"]
+    assert summary["suppressions"] == sum(v["suppressed"] for v in keys.values())
+    assert run.images() == 2  # units below k per scenario, share suppressed per key
 
 
 @pytest.mark.slow

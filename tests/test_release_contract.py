@@ -67,7 +67,7 @@ def test_a_finer_class_is_refused_naming_the_paragraph(repo, tmp_path):
     with pytest.raises(ConfigError) as err:
         load_rules(conf_with(repo, tmp_path, arrival_by_year))
     msg = str(err.value)
-    assert "tables.census.columns.year_of_arrival" in msg
+    assert "tables.persons.columns.year_of_arrival" in msg
     assert "klassen van vijf jaar" in msg and "finer than" in msg
 
     def employment_by_month(data):

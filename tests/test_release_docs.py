@@ -1,25 +1,21 @@
-"""The release documents: the data dictionary (Markdown) and the SCRA report (HTML).
+"""The release documents: the data dictionary (Markdown). The SCRA report (HTML) is tested
+in tests/test_report.py.
 
 Pure Python: no Spark fixture is requested.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pseudolink.release.dictionary import class_labels, render_dictionary
-from pseudolink.release.report import render_report
+from pseudolink.release.dictionary import render_dictionary
+from pseudolink.release.hierarchy import class_labels
 from pseudolink.release.rules import ReleaseRules, load_rules
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-IMG = '<img alt="'
-PNG = 'src="data:image/png;base64,'
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +32,7 @@ def _columns(rules: ReleaseRules) -> dict[str, list[tuple[str, str]]]:
 
 @pytest.fixture(scope="module")
 def dictionary(rules: ReleaseRules) -> str:
-    levels = {qi: rules.qi_rule(qi).level for qi in rules.quasi_identifiers}
+    levels = {q: rules.key_rule(q).level for q in rules.keys}
     levels.update({"age_class": 1, "residence": 2})
     return render_dictionary(rules, CONF, levels, _columns(rules), "release-20261125")
 
@@ -106,150 +102,17 @@ def test_residence_labels_at_province_level(rules: ReleaseRules) -> None:
     assert set(labels) <= provinces
 
 
-def test_dictionary_uses_treated_levels_for_quasi_identifiers(dictionary: str) -> None:
-    age = _row(dictionary, "demobel", "age_class")
+def test_dictionary_uses_treated_levels_for_key_variables(dictionary: str) -> None:
+    age = _row(dictionary, "persons", "age_class")
     assert "age, level 1" in age and "`15-24`" in age and "`75+`" in age
     assert "`15-19`" not in age
-    assert "quasi-identifier (SCRA, k = 5)" in age
+    assert "key variable (SCRA, k = 5)" in age
     residence = _row(dictionary, "demobel", "residence")
     assert "residence, level 2" in residence and "`ANT`" in residence
     amount = _row(dictionary, "adi", "income_wages")
     assert "amount, level 0" in amount and "`[2500,5000)`" in amount and "`75000+`" in amount
-    assert "quasi-identifier" not in amount
+    assert "key variable" not in amount
     assert "`YYYY-MM`" in _row(dictionary, "vdab", "registration_start")
-    assert "quasi-identifier (SCRA" in _row(dictionary, "census", "education_level")
-    assert "quasi-identifier" not in _row(dictionary, "demobel", "first_nationality")
-
-
-# --- report -------------------------------------------------------------------------------
-
-
-def _risk(population: int, year: int, below: int) -> dict[str, Any]:
-    return {
-        "population": population,
-        "year": year,
-        "records": 11000,
-        "records_below_k": below,
-        "cells_below_k": below // 2,
-        "expected_reidentifications": 812.3,
-        "global_risk": 0.07,
-        "max_household_risk": 1.0,
-        "mean_household_risk": 0.1,
-    }
-
-
-def _summary(verdict: str) -> dict[str, Any]:
-    sizes = ("1", "2", "3", "4", "5-9", "10-19", "20+")
-    return {
-        "release_id": "release-20261125",
-        "k": 5,
-        "quasi_identifiers": ["sex", "age_class", "residence", "education_level"],
-        "verdict": verdict,
-        "reason": "" if verdict == "pass" else "12 records still in cells below k",
-        "start_levels": {"sex": 0, "age_class": 0, "residence": 1, "education_level": 0},
-        "levels": {"sex": 0, "age_class": 1, "residence": 2, "education_level": 0},
-        "rounds": [
-            {"phase": "start", "detail": "", "records_below_k": 120, "persons_below_k": 30},
-            {"phase": "recode", "detail": "residence to level 2", "records_below_k": 60,
-             "persons_below_k": 20},
-            {"phase": "suppress", "detail": "education_level", "records_below_k": 0,
-             "persons_below_k": 4},
-            {"phase": "final", "detail": "", "records_below_k": 0, "persons_below_k": 0},
-        ],  # fmt: skip
-        "risk": {
-            "before": [_risk(p, y, 40) for p in (2016, 2019) for y in (2017, 2018)],
-            "after": [_risk(p, y, 0) for p in (2016, 2019) for y in (2017, 2018)],
-        },
-        "cell_sizes": {
-            "before": [{"population": 2016, "cell_size": s, "records": 300} for s in sizes],
-            "after": [{"population": 2016, "cell_size": s, "records": 90} for s in sizes[4:]],
-        },
-        "longitudinal": {
-            "before": [{"population": 2016, "persons": 11000, "persons_below_k": 500,
-                        "longitudinal_only": 40}],
-            "after": [{"population": 2016, "persons": 11000, "persons_below_k": 0,
-                       "longitudinal_only": 0}],
-        },  # fmt: skip
-        "information_loss": {
-            "records": 90000,
-            "records_changed": 3000,
-            "suppressions": {"sex": 0, "education_level": 1200, "<script>": 3},
-            "classes_merged": {"residence": 17},
-            "levels": {"residence": 2},
-        },
-        "offending": [
-            {"population": 2016, "year": 2017, "records": 2,
-             "keys": {"sex": "M", "age_class": "<script>alert(1)</script>", "residence": None}},
-        ]
-        + [{"population": 2019, "year": 2018, "records": 1, "keys": {"sex": "F"}}] * 60,
-        "seconds": 123.4,
-    }  # fmt: skip
-
-
-def test_report_pass() -> None:
-    page = render_report(_summary("pass"))
-    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert '<div class="banner pass"><b>PASS</b>' in page
-    assert "banner fail" not in page
-    assert page.count(PNG) == 4 and page.count(IMG) == 4
-    assert "Key combinations still in small cells" not in page
-    assert "<script>" not in page and "&lt;script&gt;" in page
-    assert "release-20261125" in page and "education_level" in page
-    assert "residence to level 2" in page
-
-
-def test_report_fail_lists_offending_combinations() -> None:
-    page = render_report(_summary("fail"))
-    assert '<div class="banner fail"><b>FAIL</b>' in page
-    assert "12 records still in cells below k" in page
-    assert page.count(PNG) == 4
-    assert "Key combinations still in small cells" in page
-    assert "<script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    offending = page.split("Key combinations still in small cells", 1)[1]
-    assert len(re.findall(r"<tr><td", offending)) == 50
-    assert "The first 50 of 61 combinations." in offending
-
-
-def test_report_escapes_the_reason_and_ids() -> None:
-    summary = _summary("fail")
-    summary["reason"] = 'k < 5 & "quotes"'
-    summary["release_id"] = "<b>id</b>"
-    page = render_report(summary)
-    assert "k &lt; 5 &amp; &quot;quotes&quot;" in page
-    assert "<b>id</b>" not in page and "&lt;b&gt;id&lt;/b&gt;" in page
-
-
-def test_report_without_treatment() -> None:
-    summary = _summary("fail")
-    summary["rounds"] = []
-    for part in ("risk", "cell_sizes", "longitudinal"):
-        summary[part] = {"before": summary[part]["before"]}
-    summary["information_loss"] = {}
-    page = render_report(summary)
-    assert page.count(PNG) == 4
-    assert "it did not run" in page
-
-
-@pytest.mark.parametrize("verdict", ["pass", "fail"])
-def test_report_on_an_empty_skeleton(verdict: str) -> None:
-    skeleton = {
-        "release_id": "",
-        "k": 5,
-        "quasi_identifiers": [],
-        "verdict": verdict,
-        "reason": "",
-        "start_levels": {},
-        "levels": {},
-        "rounds": [],
-        "risk": {"before": [], "after": []},
-        "cell_sizes": {"before": [], "after": []},
-        "longitudinal": {"before": [], "after": []},
-        "information_loss": {"records": 0, "records_changed": 0, "suppressions": {},
-                             "classes_merged": {}, "levels": {}},
-        "offending": [],
-        "seconds": 0,
-    }  # fmt: skip
-    page = render_report(copy.deepcopy(skeleton))
-    assert page.count(PNG) == 4
-    assert render_report({}).count(PNG) == 4
+    assert "key variable (SCRA" in _row(dictionary, "census", "education_level")
+    ghost = _row(dictionary, "persons", "first_nationality")
+    assert "key variable" not in ghost and "suppressed with `current_nationality`" in ghost

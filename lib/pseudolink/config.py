@@ -214,6 +214,24 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class ReleaseProfile:
+    """What this profile changes in conf/release.yaml (the production rules). Only for
+    synthetic data far smaller than the real populations: recorded in every SCRA report."""
+
+    # A higher utility guard than the rules' max_suppressed_share (None: the rules' own).
+    max_suppressed_share: float | None = field(default=None, metadata={"min": 0.0, "max": 1.0})
+    # Scenarios of the rules not applied (their names); the report lists them.
+    skip_scenarios: list[str] = field(default_factory=list)
+    why: str = ""  # required when anything is changed: shown in the report
+
+    def config_problem(self) -> str | None:
+        changed = self.max_suppressed_share is not None or self.skip_scenarios
+        if changed and not self.why.strip():
+            return "why: say why this profile changes the release rules"
+        return None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one run."""
 
@@ -228,6 +246,7 @@ class Config:
     pseudonymise: PseudonymiseSettings = field(default_factory=PseudonymiseSettings)
     deliver: DeliverSettings = field(default_factory=DeliverSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    release: ReleaseProfile = field(default_factory=ReleaseProfile)
     # Where the file was read from; set by the loader, not by the YAML.
     source: str = field(default="<memory>", metadata={"internal": True})
 

@@ -10,9 +10,8 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from pseudolink.release.coarsen import classed
+from pseudolink.release.hierarchy import classed
 from pseudolink.release.rules import PERSON_YEAR_TABLES, ReleaseRules, TableRule
-from pseudolink.release.treat import ID_COLUMNS, raw_col
 
 YES, NO = "Y", "N"
 
@@ -49,20 +48,92 @@ def activation_at_reference(ksz: DataFrame, membership: DataFrame) -> DataFrame:
     )
 
 
+# The time-invariant DEMOBEL and CENSUS values released once per person, at the reference
+# date (conf/release.yaml, table persons): their source column and table.
+PERSON_SOURCES = {
+    "sex": "demobel",
+    "place_of_birth": "demobel",
+    "first_nationality": "demobel",
+    "origin": "demobel",
+    "year_of_arrival": "census",
+}
+AGE, AGE_AT_REFERENCE = "age", "age_at_reference"
+EVENT = "_event"  # the events scenario's key: year and kind of the end of follow-up
+NO_EVENT = "none"
+ROW_KEY = ["population", "year", "person_id"]
+
+
+def yearly_frame(sources: dict[str, DataFrame], rules: ReleaseRules) -> DataFrame:
+    """One row per population, year and person of the annual person tables (demobel and
+    census joined): ``person_id``, ``household_id``, the source column of every column
+    they release and the sources of the persons' time-invariant values, named as in the
+    pseudonymised tables (``municipality``, ``age``...)."""
+    parts = []
+    taken: set[str] = set()
+    for name in PERSON_YEAR_TABLES:
+        table = rules.tables[name]
+        ids = {"population", "year", "person_id", "household_id"}
+        wanted = [rule.source or c for c, rule in table.columns.items() if c not in ids]
+        wanted += [src for src, t in PERSON_SOURCES.items() if t == name]
+        wanted += [AGE] if name == "demobel" else []
+        wanted = [c for c in dict.fromkeys(wanted) if c not in taken and not c.endswith("_seq")]
+        taken.update(wanted)
+        parts.append(
+            sources[table.source].select(
+                F.col("population").cast("int").alias("population"),
+                F.col(table.columns["year"].source or "year").cast("int").alias("year"),
+                F.col(table.columns["person_id"].source or "person_id").alias("person_id"),
+                F.col(table.columns["household_id"].source or "household_id").alias(f"_hh_{name}"),
+                *wanted,
+            )
+        )
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = joined.join(p, ROW_KEY, "full")
+    household = F.coalesce(*[F.col(f"_hh_{n}") for n in PERSON_YEAR_TABLES]).alias("household_id")
+    return joined.select(*ROW_KEY, household, *sorted(taken))
+
+
+def reference_rows(yearly: DataFrame) -> DataFrame:
+    """Per population and person, the row of the first year followed (the reference date
+    for the persons of the population), with ``ref_year`` and ``age_at_reference`` (the age
+    on 1 January of the population's year: the age then, less the years since)."""
+    first = yearly.groupBy("population", "person_id").agg(F.min("year").alias("year"))
+    rows = yearly.join(first, ["population", "person_id", "year"])
+    age = F.col("age").cast("int") - (F.col("year") - F.col("population"))
+    return rows.select("*", F.col("year").alias("ref_year"), age.alias(AGE_AT_REFERENCE)).drop(
+        "year"
+    )
+
+
 def persons_frame(
-    membership: DataFrame, moves: DataFrame, ksz: DataFrame | None = None
+    membership: DataFrame,
+    moves: DataFrame,
+    reference: DataFrame,
+    ksz: DataFrame | None = None,
 ) -> DataFrame:
     """One row per person and population: index person or member, the first and last year
-    followed, whether the person moved out of the region, and (with ``ksz``) the start of
+    followed, whether the person moved out of the region, the time-invariant values of the
+    reference date (``reference``: :func:`reference_rows`), the end reason of the last
+    membership (``_end_reason``, for the events scenario) and (with ``ksz``) the start of
     an activation action running at the reference date (:func:`activation_at_reference`)."""
     per = membership.groupBy("population", F.col("person_seq").alias("person_id")).agg(
         F.max(F.col("role") == "index").alias("_index"),
         F.min("valid_from").alias("first_year"),
         F.max("valid_to").alias("last_year"),
+        F.max_by("end_reason", "valid_to").alias("_end_reason"),
     )
     moved = moves.select("population", F.col("person_seq").alias("person_id")).distinct()
     moved = moved.withColumn("_moved", F.lit(True))
-    out = per.join(moved, ["population", "person_id"], "left")
+    values = reference.select(
+        F.col("population").cast("int").alias("population"),
+        "person_id",
+        *PERSON_SOURCES,
+        AGE_AT_REFERENCE,
+    )
+    out = per.join(moved, ["population", "person_id"], "left").join(
+        values, ["population", "person_id"], "left"
+    )
     activation = F.lit(None).cast("string")
     if ksz is not None:
         act = activation_at_reference(ksz, membership).withColumnRenamed("person_seq", "person_id")
@@ -75,8 +146,29 @@ def persons_frame(
         "first_year",
         "last_year",
         F.when(F.col("_moved"), F.lit(YES)).otherwise(F.lit(NO)).alias("moved_out"),
+        *PERSON_SOURCES,
+        AGE_AT_REFERENCE,
         activation.alias("activation_start"),
+        "_end_reason",
     )
+
+
+def event_key(persons: DataFrame, rules: ReleaseRules, conf_dir: Path | str, last_year: int):
+    """Per person: ``_event``, the year and kind of the end of follow-up as released
+    (``2019:moved_out``, ``2020:left_household``, ``2021:ended``), ``none`` when followed
+    to ``last_year``."""
+    rule = rules.tables["household_membership"].columns["end_reason"]
+    reason = F.col("_end_reason")
+    if rule.hierarchy:
+        reason = classed(reason, rules.hierarchies[rule.hierarchy], rule.level, conf_dir)
+    kind = F.when(F.col("moved_out") == YES, F.lit("moved_out")).otherwise(
+        F.coalesce(reason, F.lit("ended"))
+    )
+    event = F.when(
+        F.col("last_year") < F.lit(last_year),
+        F.concat(F.col("last_year").cast("string"), F.lit(":"), kind),
+    ).otherwise(F.lit(NO_EVENT))
+    return persons.select("population", "person_id", event.alias(EVENT))
 
 
 def column_value(
@@ -107,47 +199,36 @@ def release_frame(
     )
 
 
-def with_treated(
-    released: DataFrame, table: TableRule, treated: DataFrame, qis: list[str]
-) -> DataFrame:
-    """Replace a person-year table's quasi-identifiers by their treated values."""
-    mine = [q for q in qis if q in table.columns]
-    if not mine:
-        return released
-    key = ["population", "year", "person_id"]
-    values = treated.select(*key, *[F.col(q).alias(f"_t_{q}") for q in mine])
-    joined = released.join(values, key, "left")
-    cols = [
-        F.col(f"_t_{c}").alias(c, metadata={"comment": table.columns[c].comment})
-        if c in mine
-        else F.col(c)
-        for c in table.columns
-    ]
-    return joined.select(*cols)
-
-
-def scra_base(sources: dict[str, DataFrame], rules: ReleaseRules) -> DataFrame:
-    """The SCRA's frame: one row per population, year and person of the annual person
-    tables, with each quasi-identifier's source value (``_raw_<qi>``)."""
-    parts = []
-    for name in PERSON_YEAR_TABLES:
-        table = rules.tables[name]
-        mine = [q for q in rules.quasi_identifiers if q in table.columns]
-        frame = sources[table.source].select(
-            F.col("population").cast("int").alias("population"),
-            F.col(table.columns["year"].source or "year").cast("int").alias("year"),
-            F.col(table.columns["person_id"].source or "person_id").alias("person_id"),
-            F.col(table.columns["household_id"].source or "household_id").alias(f"_hh_{name}"),
-            *[F.col(table.columns[q].source or q).alias(raw_col(q)) for q in mine],
+def key_column(
+    name: str, table: TableRule, rules: ReleaseRules, conf_dir: Path | str, levels: dict[str, int]
+) -> Column:
+    """A key's released value (classed at ``levels``), without the column's comment."""
+    rule = table.columns[name]
+    value = F.col(rule.source or name)
+    if rule.hierarchy:
+        value = classed(
+            value, rules.hierarchies[rule.hierarchy], levels.get(name, rule.level), conf_dir
         )
-        parts.append(frame)
-    key = ["population", "year", "person_id"]
-    joined = parts[0]
-    for p in parts[1:]:
-        joined = joined.join(p, key, "full")
-    household = F.coalesce(*[F.col(f"_hh_{n}") for n in PERSON_YEAR_TABLES]).alias("household_id")
-    raws = [raw_col(q) for q in rules.quasi_identifiers]
-    return joined.select(*ID_COLUMNS[:3], household, *raws)
+    return value.cast("string").alias(name)
+
+
+def masked(released: DataFrame, mask: DataFrame, key: list[str]) -> DataFrame:
+    """``released`` with a column set to null where ``mask`` (``key`` and one boolean
+    ``_null_<column>`` per column it suppresses) says so; the columns keep their order,
+    type and comment."""
+    flags = [c for c in mask.columns if c.startswith("_null_") and c[6:] in released.columns]
+    if not flags:
+        return released
+    joined = released.join(mask.select(*key, *flags), key, "left")
+    cols = []
+    for f in released.schema.fields:
+        if f"_null_{f.name}" in flags:
+            hide = F.coalesce(F.col(f"_null_{f.name}"), F.lit(False))
+            value = F.when(hide, F.lit(None)).otherwise(F.col(f.name)).cast(f.dataType)
+            cols.append(value.alias(f.name, metadata=f.metadata))
+        else:
+            cols.append(F.col(f.name))
+    return joined.select(*cols)
 
 
 def partition_columns(table: TableRule) -> list[str]:

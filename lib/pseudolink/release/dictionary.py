@@ -2,8 +2,9 @@
 
 One section per released table, in the order of the rules: its comment, its partitioning and
 its columns with their Spark type, description and, for a classed column, the hierarchy, the
-level released and the class labels at that level. The labels are computed here exactly as
-:mod:`pseudolink.release.coarsen` writes them (pure Python: no Spark needed).
+level released and the class labels at that level. The labels come from
+:mod:`pseudolink.release.hierarchy`, from the same classes the release writes (pure Python:
+no Spark needed).
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pseudolink.release.contract import load_contract
-from pseudolink.release.rules import Hierarchy, Level, ReleaseRules, code_map
-
-# A band hierarchy without a top is open: its first classes are listed, then an ellipsis.
-OPEN_BANDS_SHOWN = 10
+from pseudolink.release.hierarchy import class_labels
+from pseudolink.release.rules import ReleaseRules
 
 HEADER = """\
 Generated from conf/release.yaml. Each table is listed with its partitioning; each column \
@@ -24,31 +23,20 @@ the level and the labels of its classes.
 - `person_id` and `household_id` (and the other `*_id` columns) are meaningless sequence \
 numbers: they only link the tables of the release (a person has the same number in every \
 table) and carry no information about the person or the household.
-- The quasi-identifiers are the columns an intruder could know; the small cell risk \
-analysis (SCRA) checks that every combination of them occurs at least k times per \
-population and year (and, with `longitudinal`, across the years). A missing value in a \
-quasi-identifier may come from local \
-suppression (the value was removed to protect a small cell), not only from the source.
+- The key variables are the columns an intruder could know; the small cell risk \
+analysis (SCRA) checks that, in every scenario of the intruder model (docs/release.md), every \
+person, household or row shares its key combination with at least k others of its \
+population. A missing value in a key variable, or in a column that narrows one (a ghost), \
+may come from local suppression (the value was removed to protect a small cell), not only \
+from the source. Sex, age class, place of birth, nationality at birth, origin and year of \
+arrival are in `persons`, once per person at the reference date; add the years since for a \
+later age.
 - Class labels: `15-19` is 15 to 19 inclusive, `80+` is 80 or more, `<15` is below 15; \
 `[2500,5000)` is from 2500 up to (not including) 5000; a month is `YYYY-MM`, a quarter \
 `YYYYQn`.
 - Only what deliberation 26/050 authorises is released, each column at the class the text \
 allows or coarser (conf/authorisation.yaml names the paragraph of every column).
 """
-
-
-def class_labels(hierarchy: Hierarchy, level: int, conf_dir: Path | str) -> list[str]:
-    """The labels of the classes of ``hierarchy`` at ``level``, as coarsen.py writes them."""
-    if hierarchy.type == "month":
-        return ["YYYY-MM"]
-    if hierarchy.type == "quarter":
-        return ["YYYYQn"]
-    if hierarchy.type == "codes":
-        return list(dict.fromkeys(code_map(conf_dir, hierarchy, level).values()))
-    lv = hierarchy.levels[level]
-    if hierarchy.type == "bands":
-        return _band_labels(lv)
-    return _bracket_labels(lv.breaks)
 
 
 def render_dictionary(
@@ -60,15 +48,19 @@ def render_dictionary(
 ) -> str:
     """The Markdown data dictionary of release ``release_id``.
 
-    ``levels`` are the levels the quasi-identifiers were released at (after treatment);
+    ``levels`` are the levels the key variables were released at (after treatment);
     ``columns`` maps each released table to its written (column, Spark type) pairs.
     """
-    qi_tables = {qi: rules.qi_table(qi) for qi in rules.quasi_identifiers}
+    key_tables = {q: k.table for q, k in rules.keys.items()}
+    ghosts: dict[str, list[str]] = {}
+    for q, k in rules.keys.items():
+        for g in k.ghosts:
+            ghosts.setdefault(g, []).append(q)
     contract = load_contract(conf_dir)
     out = [f"# Data dictionary: {_text(release_id)}", "", HEADER]
     out.append(
-        f"Quasi-identifiers (SCRA, k = {rules.k}): "
-        + ", ".join(f"`{qi}` ({qi_tables[qi]})" for qi in rules.quasi_identifiers)
+        f"Key variables (SCRA, k = {rules.k}; scenarios: {', '.join(rules.scenarios)}): "
+        + ", ".join(f"`{q}` ({t})" for q, t in key_tables.items())
         + "."
     )
     out += ["", "## Tables", ""]
@@ -87,10 +79,15 @@ def render_dictionary(
         written = columns.get(name) or [(c, "") for c in table.columns]
         for col, spark_type in written:
             rule = table.columns.get(col)
-            qi = qi_tables.get(col) == name
+            qi = key_tables.get(col) == name
             description = _text(rule.comment) if rule else ""
+            mark = ""
             if qi:
-                mark = f"**quasi-identifier (SCRA, k = {rules.k})**"
+                mark = f"**key variable (SCRA, k = {rules.k})**"
+            elif f"{name}.{col}" in ghosts:
+                keys = ", ".join(f"`{q}`" for q in ghosts[f"{name}.{col}"])
+                mark = f"**suppressed with {keys}** (a ghost)"
+            if mark:
                 description = f"{description}; {mark}" if description else mark
             classes = ""
             if rule and rule.hierarchy:
@@ -113,26 +110,6 @@ def _classes(rules: ReleaseRules, name: str, level: int, conf_dir: Path | str) -
     labels = ", ".join(f"`{label}`" for label in class_labels(h, level, conf_dir))
     where = f"{name}" if h.type in ("month", "quarter") else f"{name}, level {level}"
     return f"{where}: {labels}"
-
-
-def _band_labels(lv: Level) -> list[str]:
-    width, lowest = int(lv.width or 1), int(lv.lowest or 0)
-    labels = [f"<{lowest}"]
-    stop = lv.top if lv.top is not None else lowest + width * OPEN_BANDS_SHOWN
-    for start in range(lowest, stop, width):
-        labels.append(str(start) if width == 1 else f"{start}-{start + width - 1}")
-    labels.append(f"{lv.top}+" if lv.top is not None else "...")
-    return labels
-
-
-def _bracket_labels(breaks: list[float]) -> list[str]:
-    shown = [_num(b) for b in breaks]
-    inner = [f"[{a},{b})" for a, b in zip(shown, shown[1:], strict=False)]
-    return [f"<{shown[0]}", *inner, f"{shown[-1]}+"]
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _text(value: str) -> str:

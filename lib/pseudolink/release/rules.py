@@ -5,12 +5,12 @@ as a whole against the authorisation contract (:mod:`pseudolink.release.contract
 columns deliberation 26/050 authorises, at its class or coarser, k not below the floor)
 and for consistency: every hierarchy's coarser level must merge whole classes of the finer one (so
 climbing it can only merge cells, never split them), every code-list column must exist,
-and every quasi-identifier must be a column of exactly one annual person table.
+and the intruder model (keys, ghosts, scenarios, recoding) names released columns.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +20,7 @@ from pseudolink.release.contract import check_rules
 from pseudolink.schemas import load_codelist
 
 RULES_FILE = "release.yaml"
-# The annual person tables whose columns the quasi-identifiers are.
+# The annual person tables (one row per population, year and person).
 PERSON_YEAR_TABLES = ("demobel", "census")
 
 
@@ -74,37 +74,82 @@ class TableRule:
 
 
 @dataclass(frozen=True)
+class KeyRule:
+    """A key variable of the intruder model: where it is released and how it is treated."""
+
+    table: str  # persons (once per person) or an annual person table (demobel, census)
+    importance: int = field(default=1, metadata={"min": 1})  # 1: most important, kept longest
+    suppress: bool = True  # False: never suppressed locally
+    household: bool = False  # the household's value: suppressed for all its members
+    ghosts: list[str] = field(default_factory=list)  # "table.column": suppressed with the key
+    fixed: list[str] = field(default_factory=list)  # values another key gives: not suppressed
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What an intruder is assumed to know (conf/release.yaml ``scenarios``)."""
+
+    description: str
+    unit: Literal["person", "household", "row"]
+    keys: list[str] = field(default_factory=list)  # person, household: key variables
+    member_keys: list[str] = field(default_factory=list)  # household: each member's keys
+    event: bool = False  # person: plus the year and kind of the end of follow-up
+    tables: dict[str, list[str]] = field(default_factory=dict)  # row: table -> its columns
+    k: int | None = field(default=None, metadata={"min": 1})  # default: the rules' k
+
+
+@dataclass(frozen=True)
+class Recoding:
+    suppression_limit: float = field(default=0.03, metadata={"min": 0.0, "max": 1.0})
+    coarsest: dict[str, int] = field(default_factory=dict)  # key -> its coarsest level
+
+
+@dataclass(frozen=True)
 class ReleaseRules:
     """The whole of conf/release.yaml."""
 
     k: int = field(default=5, metadata={"min": 1})
-    quasi_identifiers: list[str] = field(default_factory=list)
-    recoding_order: list[str] = field(default_factory=list)
-    recode_above: float = field(default=0.02, metadata={"min": 0.0, "max": 1.0})
-    suppression_order: list[str] = field(default_factory=list)
-    longitudinal: bool = True
-    max_rounds: int = field(default=40, metadata={"min": 1})
+    keys: dict[str, KeyRule] = field(default_factory=dict)
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    recoding: Recoding = field(default_factory=Recoding)
+    max_suppressed_share: float = field(default=0.25, metadata={"min": 0.0, "max": 1.0})
+    panels: dict[str, str] = field(default_factory=dict)  # panel table -> its position column
+    max_rounds: int = field(default=30, metadata={"min": 1})
     hierarchies: dict[str, Hierarchy] = field(default_factory=dict)
     tables: dict[str, TableRule] = field(default_factory=dict)
 
     def config_problem(self) -> str | None:
         return _rules_problem(self)
 
-    def qi_table(self, qi: str) -> str:
-        """The annual person table that has quasi-identifier ``qi``."""
-        return next(t for t in PERSON_YEAR_TABLES if qi in self.tables[t].columns)
+    def scenario_k(self, name: str) -> int:
+        return self.scenarios[name].k or self.k
 
-    def qi_rule(self, qi: str) -> ColumnRule:
-        return self.tables[self.qi_table(qi)].columns[qi]
+    def person_keys(self) -> list[str]:
+        """The keys of the person and household scenarios, in the order of ``keys``."""
+        used = {
+            q for s in self.scenarios.values() if s.unit != "row" for q in (*s.keys, *s.member_keys)
+        }
+        return [q for q in self.keys if q in used]
 
-    def qi_hierarchy(self, qi: str) -> Hierarchy | None:
-        name = self.qi_rule(qi).hierarchy
+    def key_rule(self, key: str) -> ColumnRule:
+        return self.tables[self.keys[key].table].columns[key]
+
+    def key_hierarchy(self, key: str) -> Hierarchy | None:
+        name = self.key_rule(key).hierarchy
         return self.hierarchies[name] if name else None
 
-    def max_level(self, qi: str) -> int:
-        """The highest level ``qi`` can be recoded to (0 when it has no hierarchy)."""
-        h = self.qi_hierarchy(qi)
-        return len(h.levels) - 1 if h and h.levels else 0
+    def column_hierarchy(self, table: str, column: str) -> Hierarchy | None:
+        name = self.tables[table].columns[column].hierarchy
+        return self.hierarchies[name] if name else None
+
+    def max_level(self, key: str) -> int:
+        """The coarsest level global recoding may give ``key`` (its start when it has no
+        hierarchy with levels)."""
+        h = self.key_hierarchy(key)
+        start = self.key_rule(key).level
+        if not h or not h.levels or key not in self.recoding.coarsest:
+            return start
+        return max(start, min(self.recoding.coarsest[key], len(h.levels) - 1))
 
 
 def load_rules(conf_dir: Path | str, name: str = RULES_FILE) -> ReleaseRules:
@@ -124,6 +169,23 @@ def load_rules(conf_dir: Path | str, name: str = RULES_FILE) -> ReleaseRules:
     # Only what deliberation 26/050 authorises, at its class or coarser (conf/authorisation.yaml).
     check_rules(rules, conf_dir, str(path))
     return rules
+
+
+def with_profile(rules: ReleaseRules, profile, source: str = "the config") -> ReleaseRules:
+    """``rules`` as a profile changes them (:class:`pseudolink.config.ReleaseProfile`):
+    scenarios skipped, another max_suppressed_share. Unknown scenario names are refused."""
+    unknown = [n for n in profile.skip_scenarios if n not in rules.scenarios]
+    if unknown:
+        raise ConfigError(f"{source}: release.skip_scenarios: unknown scenarios {unknown}")
+    kept = {n: s for n, s in rules.scenarios.items() if n not in profile.skip_scenarios}
+    if not kept:
+        raise ConfigError(f"{source}: release.skip_scenarios: at least one scenario must stay")
+    share = profile.max_suppressed_share
+    return replace(
+        rules,
+        scenarios=kept,
+        max_suppressed_share=rules.max_suppressed_share if share is None else share,
+    )
 
 
 def code_map(conf_dir: Path | str, h: Hierarchy, level: int) -> dict[str, str]:
@@ -199,23 +261,60 @@ def _rules_problem(r: ReleaseRules) -> str | None:
             return f"tables.{tname}: every released table needs a population column"
         if t.period != "none" and t.period not in t.columns:
             return f"tables.{tname}: a {t.period} table needs a {t.period} column"
+    return _model_problem(r)
+
+
+def _model_problem(r: ReleaseRules) -> str | None:
+    """The intruder model: keys, ghosts, scenarios and recoding name released columns."""
     for t in PERSON_YEAR_TABLES:
         if t not in r.tables:
             return f"tables: the SCRA needs the annual person table '{t}'"
-    if not r.quasi_identifiers:
-        return "quasi_identifiers: expected at least one"
-    for qi in r.quasi_identifiers:
-        owners = [t for t in PERSON_YEAR_TABLES if qi in r.tables[t].columns]
-        if len(owners) != 1:
-            return (
-                f"quasi_identifiers: '{qi}' must be a column of exactly one of "
-                f"{', '.join(PERSON_YEAR_TABLES)} (found in {len(owners)})"
-            )
-    for key in ("recoding_order", "suppression_order"):
-        extra = [q for q in getattr(r, key) if q not in r.quasi_identifiers]
-        if extra:
-            return f"{key}: not quasi-identifiers: {', '.join(extra)}"
-    missing = [q for q in r.quasi_identifiers if q not in r.suppression_order]
-    if missing:
-        return f"suppression_order: lists every quasi-identifier; missing {', '.join(missing)}"
+    if "persons" not in r.tables:
+        return "tables: the SCRA needs the persons table"
+    for name, key in r.keys.items():
+        where = f"keys.{name}"
+        if key.table not in ("persons", *PERSON_YEAR_TABLES):
+            return f"{where}.table: expected persons, {', '.join(PERSON_YEAR_TABLES)}"
+        if name not in r.tables[key.table].columns:
+            return f"{where}: not a released column of {key.table}"
+        for g in key.ghosts:
+            table, _, column = g.partition(".")
+            if table not in r.tables or column not in r.tables[table].columns:
+                return f"{where}.ghosts: '{g}' is not a released table.column"
+            if table not in ("persons", *PERSON_YEAR_TABLES):
+                return f"{where}.ghosts: '{g}': a ghost lives in persons, demobel or census"
+    if not r.scenarios:
+        return "scenarios: expected at least one"
+    for name, sc in r.scenarios.items():
+        where = f"scenarios.{name}"
+        if sc.unit == "row":
+            if not sc.tables or sc.keys or sc.member_keys:
+                return f"{where}: a row scenario names `tables` (and no keys)"
+            for t, cols in sc.tables.items():
+                if t not in r.tables:
+                    return f"{where}.tables: unknown table '{t}'"
+                extra = [c for c in cols if c not in r.tables[t].columns]
+                if extra or not cols:
+                    return f"{where}.tables.{t}: not released columns: {', '.join(extra)}"
+            continue
+        if sc.tables or not sc.keys:
+            return f"{where}: a {sc.unit} scenario names `keys` (and no tables)"
+        if sc.unit == "household" and not sc.member_keys:
+            return f"{where}: a household scenario names `member_keys`"
+        unknown = [q for q in (*sc.keys, *sc.member_keys) if q not in r.keys]
+        if unknown:
+            return f"{where}: not in keys: {', '.join(unknown)}"
+        if sc.unit == "household" and any(not r.keys[q].household for q in sc.keys):
+            return f"{where}.keys: a household scenario's keys are household keys"
+    for key, level in r.recoding.coarsest.items():
+        if key not in r.keys:
+            return f"recoding.coarsest.{key}: not in keys"
+        h = r.key_hierarchy(key)
+        if h is None or not h.levels or level >= len(h.levels):
+            return f"recoding.coarsest.{key}: level {level} is beyond its hierarchy"
+    for t, column in r.panels.items():
+        if t not in r.tables or column not in r.tables[t].columns:
+            return f"panels.{t}: '{column}' is not a released column of {t}"
+        if r.tables[t].period != "quarter":
+            return f"panels.{t}: a panel is a quarterly table"
     return None

@@ -15,13 +15,8 @@ R/measure_risk.R) for a release of whole populations, without sampling weights:
 - **Household risk** r_h = 1 - prod(1 - r_i) over the household's members in the group,
   given to every member (sdcMicro and mu-ARGUS) (:func:`household_risk`).
 - **k-anonymity**: a record with fk < k is in a small cell.
-- **Longitudinal risk** (which sdcMicro, mu-ARGUS and ARX lack): a person's trajectory is
-  the sorted list of (year, key combination) over the years of a population; long_fk is
-  the number of persons of the population with the same trajectory
-  (:func:`longitudinal_frequencies`). Here a missing value is its own category (exact
-  match), which undercounts matches and so overstates the risk: the conservative side.
-  Years whose keys are all missing are left out of the trajectory, and a person with no
-  year left matches everyone (long_fk = the persons of the population).
+- The intruder model (which keys, which units, which k) and the treatment are in
+  :mod:`pseudolink.release.treat`; these are the measures it uses.
 
 Everything is an aggregation or a join on the cluster: nothing is collected to the driver
 but the list of missing-value patterns (at most 2^q small integers).
@@ -141,64 +136,6 @@ def household_risk(
         .alias("household_risk"),
     )
     return keyed.join(per, [*by, "_hh"], "left").drop("_hh")
-
-
-def trajectories(
-    df: DataFrame,
-    keys: list[str],
-    person: str = "person_id",
-    by: tuple[str, ...] = ("population",),
-    year: str = "year",
-    extra: tuple[Column, ...] = (),
-) -> DataFrame:
-    """Per person of each population: ``_traj``, the sorted (year, keys) entries of the
-    years that have at least one key (an empty array when none has), and the ``extra``
-    aggregates in the same pass."""
-    enc = encoded(keys)
-    entry = F.concat_ws("\u001f", F.col(year).cast("string"), *enc)
-    some = reduce(lambda a, b: a | b, [F.col(k).isNotNull() for k in keys])
-    return df.groupBy(*by, person).agg(
-        F.sort_array(F.collect_list(F.when(some, entry))).alias("_traj"), *extra
-    )
-
-
-def longitudinal_frequencies(
-    df: DataFrame,
-    keys: list[str],
-    person: str = "person_id",
-    by: tuple[str, ...] = ("population",),
-    year: str = "year",
-    extra: tuple[Column, ...] = (),
-) -> DataFrame:
-    """Per person of each population: ``long_fk``, the persons sharing their trajectory
-    (every person of the population when the trajectory is empty), and ``long_risk``;
-    with the ``extra`` per-person aggregates (named columns), computed in the same pass."""
-    traj = trajectories(df, keys, person, by, year, extra)
-    sizes = traj.groupBy(*by).agg(F.count(F.lit(1)).alias("_persons"))
-    shared = traj.groupBy(*by, "_traj").agg(F.count(F.lit(1)).alias("_same"))
-    out = traj.join(shared, [*by, "_traj"]).join(sizes, list(by))
-    long_fk = F.when(F.size("_traj") == 0, F.col("_persons")).otherwise(F.col("_same"))
-    kept = [c for c in traj.columns if c not in (*by, person, "_traj")]
-    return out.select(*by, person, "_traj", long_fk.alias("long_fk"), *kept).withColumn(
-        "long_risk", F.lit(1.0) / F.col("long_fk")
-    )
-
-
-def longitudinal_only(
-    scored: DataFrame,
-    longitudinal: DataFrame,
-    k: int,
-    person: str = "person_id",
-    by: tuple[str, ...] = ("population",),
-) -> DataFrame:
-    """The persons in a longitudinal small cell (long_fk < k) although in no yearly one."""
-    worst = scored.groupBy(*by, person).agg(F.min("fk").alias("_min_fk"))
-    return (
-        longitudinal.filter(F.col("long_fk") < k)
-        .join(worst, [*by, person])
-        .filter(F.col("_min_fk") >= k)
-        .select(*by, person, "long_fk")
-    )
 
 
 def summary(scored: DataFrame, keys: list[str], k: int, by: tuple[str, ...] = BY) -> DataFrame:

@@ -1,23 +1,41 @@
-"""Treatment: global recoding up the hierarchies, then local suppression, until the SCRA passes.
+"""Treatment against the intruder model of conf/release.yaml: global recoding, then local
+suppression, until every scenario passes.
 
-1. **Global recoding.** While more than ``recode_above`` of the records are in a small cell
-   (per year, or longitudinally), the next variable of ``recoding_order`` (round robin)
-   climbs one level of its hierarchy, for everyone.
-2. **Local suppression.** Each round, every record in a yearly small cell gets the first
-   variable of ``suppression_order`` that still has a value set to missing. When no yearly
-   small cell is left, every person in a longitudinal small cell gets that variable set to
-   missing in all their years. Rounds go on until no small cell is left.
+The unit of the person and household scenarios is one row per person and population with
+the keys of the reference date (:func:`person_keys`): the person's first year followed,
+the population's reference date for its index persons. Time-invariant keys are released
+once per person (table ``persons``), so no other year can give them back; a key of an
+annual table suppressed here is suppressed in every year where the person had the same
+value (:func:`masks`).
 
-Every step is a function of the key values only (a cell, or a trajectory, is treated as a
-whole), recoding merges whole classes and a missing value matches every category, so a
-step never lowers any record's fk or any person's long_fk: treatment never increases a
-risk (tests/test_scra.py checks it as a property). The treatment fails when a round
-changes nothing (small cells whose records have no value left to suppress, i.e. a group
-smaller than k) or after ``max_rounds`` rounds.
+1. **Global recoding** (:func:`choose_levels`), as ARX does: every combination of levels
+   of the keys with a hierarchy, from their level in ``tables`` up to ``recoding.coarsest``,
+   is a node of a small lattice. A node's loss is the mean over those keys of
+   1 - H(level) / H(start) (H: the entropy of the key's classes). Nodes are evaluated in
+   order of loss; the first leaving at most ``suppression_limit`` of the persons below k in
+   a person scenario is taken (none does: the one leaving the fewest). A level leaving
+   fewer than two classes is never chosen.
+2. **Local suppression** (:func:`suppress_cells`), as sdcMicro's ``localSuppression`` with
+   ``importance``: per key combination below k, for each suppressible key still present,
+   the number of records that would share the combination without it (``fk`` without the
+   key: exact matches); the least important key that lifts it to k is suppressed, and when
+   none does, the key that lifts it most (ties: the least important). A key's ghosts that
+   are keys themselves are suppressed with it. One scenario is treated per round, the first
+   that fails, household scenarios first; rounds go on until every scenario passes,
+   nothing changes, or ``max_rounds``.
+3. The household scenario: a household below k loses its suppressible household keys and
+   then its members' ``member_keys``, least important first, for all its members at once
+   (so the household's list of that key becomes missing and matches every household).
+4. Row scenarios (an employer, a provider): the rows of a table, treated as in 2.
+
+Suppression only adds missing values, and a missing value matches every category, so no
+unit's frequency goes down by it.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
@@ -26,244 +44,521 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from pseudolink.release.coarsen import classed
-from pseudolink.release.rules import ReleaseRules
-from pseudolink.release.scra import frequencies, longitudinal_frequencies
+from pseudolink.release.build import EVENT, ROW_KEY, key_column
+from pseudolink.release.rules import ReleaseRules, Scenario
+from pseudolink.release.scra import MISSING, encoded, frequencies
 
-ID_COLUMNS = ("population", "year", "person_id", "household_id")
-CHANGED = "_changed"  # the flag of the records a suppression round changed
+ID = ["population", "person_id"]
+HOUSEHOLD_FK = "_fk_household"
 Materialise = Callable[[DataFrame], DataFrame]
 
 
-def raw_col(qi: str) -> str:
-    """The column of the treatment's base frame holding a quasi-identifier's source value."""
-    return f"_raw_{qi}"
+def fk_col(scenario: str) -> str:
+    return f"_fk_{scenario}"
 
 
 @dataclass
 class Round:
-    phase: str  # start, recode, suppress, longitudinal, final
+    phase: str  # start, suppress, final
+    scenario: str
     detail: str
-    records_below_k: int
-    persons_below_k: int | None  # longitudinally (None: not counted in this round)
+    below_k: dict[str, int]  # units below k per scenario, after the round
+
+
+@dataclass
+class Node:
+    levels: dict[str, int]
+    loss: float  # information loss of the recoding (0: none, 1: every class merged)
+    persons_below_k: int | None = None
+    share: float | None = None
+    chosen: bool = False
 
 
 @dataclass
 class Treatment:
-    frame: DataFrame  # ID_COLUMNS + the quasi-identifiers, treated
-    start: DataFrame  # the same at the starting levels, untreated
     levels: dict[str, int]
+    start: DataFrame  # person keys at the starting levels, untreated
+    recoded: DataFrame  # at the chosen levels, untreated
+    frame: DataFrame  # at the chosen levels, suppressed
+    rows: dict[str, DataFrame] = field(default_factory=dict)  # row scenarios' tables, treated
+    lattice: list[Node] = field(default_factory=list)
     rounds: list[Round] = field(default_factory=list)
     passed: bool = False
     reason: str = ""
 
 
-def at_levels(
-    base: DataFrame, rules: ReleaseRules, levels: dict[str, int], conf_dir: Path | str
+# --- the person frame ---------------------------------------------------------------------
+
+
+def person_keys(
+    reference: DataFrame,
+    events: DataFrame,
+    rules: ReleaseRules,
+    conf_dir: Path | str,
+    levels: dict[str, int],
 ) -> DataFrame:
-    """The quasi-identifiers of ``base`` classed at ``levels``."""
-    cols: list[Column] = []
-    for qi in rules.quasi_identifiers:
-        h = rules.qi_hierarchy(qi)
-        raw = F.col(raw_col(qi))
-        value = classed(raw, h, levels[qi], conf_dir) if h else raw.cast("string")
-        cols.append(value.alias(qi))
-    return base.select(*ID_COLUMNS, *cols)
+    """Per person and population: ``household_id`` and ``ref_year`` of the reference row,
+    the event key and every person key classed at ``levels`` (reference: the sources at
+    the first year followed, :func:`pseudolink.release.build.reference_rows`)."""
+    keys = [
+        key_column(q, rules.tables[rules.keys[q].table], rules, conf_dir, levels)
+        for q in rules.person_keys()
+    ]
+    return reference.join(events, ID, "left").select(*ID, "household_id", "ref_year", EVENT, *keys)
 
 
 def start_levels(rules: ReleaseRules) -> dict[str, int]:
-    return {qi: rules.qi_rule(qi).level for qi in rules.quasi_identifiers}
+    return {q: rules.key_rule(q).level for q in rules.keys}
 
 
-def small_cells(frame: DataFrame, rules: ReleaseRules) -> tuple[int, int]:
-    """Records in a yearly small cell, and persons in a longitudinal one."""
-    records = frequencies(frame, rules.quasi_identifiers).filter(F.col("fk") < rules.k).count()
-    return records, _long_small(frame, rules)
+def scenario_keys(sc: Scenario) -> list[str]:
+    return [*sc.keys, EVENT] if sc.event else list(sc.keys)
 
 
-def too_small_groups(frame: DataFrame, k: int) -> list[tuple[int, int, int]]:
-    """(population, year, records) of the groups with fewer than k records: no treatment can
-    make them pass, since a record with every key missing still counts only its group."""
-    sizes = frame.groupBy("population", "year").agg(F.count(F.lit(1)).alias("n"))
-    rows = sizes.filter(F.col("n") < k).orderBy("population", "year").collect()
-    return [(r["population"], r["year"], r["n"]) for r in rows]
+def person_scenarios(rules: ReleaseRules) -> dict[str, Scenario]:
+    return {n: s for n, s in rules.scenarios.items() if s.unit == "person"}
 
 
-def treat(
-    base: DataFrame,
+def score(frame: DataFrame, rules: ReleaseRules) -> DataFrame:
+    """``frame`` with ``_fk_<scenario>`` for every person and household scenario (null for
+    a person outside a household scenario's units)."""
+    out = frame
+    for name, sc in rules.scenarios.items():
+        if sc.unit == "person":
+            fk = frequencies(out, scenario_keys(sc), by=("population",))
+            out = fk.drop("risk").withColumnRenamed("fk", fk_col(name))
+        elif sc.unit == "household":
+            out = household_frequencies(out, sc, fk_col(name))
+    return out
+
+
+def household_frequencies(frame: DataFrame, sc: Scenario, out: str) -> DataFrame:
+    """``out``: for the persons of a household at the reference date (``ref_year`` =
+    ``population``), the households of the population matching the household on its
+    ``keys`` and on the sorted lists of its members' ``member_keys``: one list per member
+    key and one of the members' combinations. A list is missing (matching every household,
+    as a missing value does) only when the value is missing for every member; a partly
+    missing list is compared as it is (fewer matches: the safe side)."""
+    at_ref = F.col("ref_year") == F.col("population")
+
+    def listed(cols: list[str]) -> Column:
+        each = F.concat_ws("\u001f", *[F.coalesce(F.col(c), F.lit(MISSING)) for c in cols])
+        some = reduce(lambda a, b: a | b, [F.col(c).isNotNull() for c in cols])
+        values = F.sort_array(F.collect_list(each))
+        return F.when(F.max(some), F.concat_ws("\u001d", values))
+
+    parts = [F.max(k).alias(f"_h_{k}") for k in sc.keys]
+    parts += [listed([q]).alias(f"_m_{q}") for q in sc.member_keys]
+    if len(sc.member_keys) > 1:
+        parts.append(listed(sc.member_keys).alias("_m_all"))
+    per = frame.filter(at_ref).groupBy("population", "household_id").agg(*parts)
+    keys = [c for c in per.columns if c.startswith(("_h_", "_m_"))]
+    fk = frequencies(per, keys, by=("population",)).select(
+        "population", "household_id", F.col("fk").alias(out)
+    )
+    joined = frame.join(fk, ["population", "household_id"], "left")
+    return joined.withColumn(out, F.when(at_ref, F.col(out)))
+
+
+def below_k(scored: DataFrame, rules: ReleaseRules) -> dict[str, int]:
+    """Units below k per person or household scenario (households, not their members)."""
+    aggs = []
+    for name, sc in rules.scenarios.items():
+        k, fk = rules.scenario_k(name), F.col(fk_col(name))
+        if sc.unit == "person":
+            aggs.append(F.sum(F.when(fk < k, 1).otherwise(0)).alias(name))
+        elif sc.unit == "household":
+            hh = F.concat_ws(":", F.col("population").cast("string"), F.col("household_id"))
+            aggs.append(F.count_distinct(F.when(fk < k, hh)).alias(name))
+    row = scored.agg(*aggs).first()
+    assert row is not None
+    return {n: int(row[n] or 0) for n in row.asDict()}
+
+
+# --- global recoding ----------------------------------------------------------------------
+
+
+def entropy(counts: list[int]) -> float:
+    total = sum(counts)
+    return -sum(c / total * math.log2(c / total) for c in counts if c) if total else 0.0
+
+
+def class_counts(frame: DataFrame, key: str) -> list[int]:
+    return [int(r[1]) for r in frame.filter(F.col(key).isNotNull()).groupBy(key).count().collect()]
+
+
+def choose_levels(
+    reference: DataFrame,
+    events: DataFrame,
     rules: ReleaseRules,
     conf_dir: Path | str,
+    log: Callable[[str], None] = lambda _: None,
+) -> tuple[dict[str, int], list[Node]]:
+    """The levels of the least-loss lattice node within the suppression limit (module doc)."""
+    start = start_levels(rules)
+    recodable = [q for q in rules.person_keys() if rules.max_level(q) > start[q]]
+    if not recodable:
+        return start, []
+    entropies: dict[tuple[str, int], float] = {}
+    classes: dict[tuple[str, int], int] = {}
+    for q in recodable:
+        for level in range(start[q], rules.max_level(q) + 1):
+            frame = person_keys(reference, events, rules, conf_dir, {**start, q: level})
+            counts = class_counts(frame, q)
+            entropies[(q, level)], classes[(q, level)] = entropy(counts), len(counts)
+    nodes = []
+    for combo in itertools.product(*[range(start[q], rules.max_level(q) + 1) for q in recodable]):
+        levels = {**start, **dict(zip(recodable, combo, strict=True))}
+        if any(classes[(q, levels[q])] < 2 for q in recodable):
+            continue
+        loss = sum(
+            1 - entropies[(q, levels[q])] / entropies[(q, start[q])]
+            if entropies[(q, start[q])]
+            else 0.0
+            for q in recodable
+        ) / len(recodable)
+        nodes.append(Node(levels, round(loss, 4)))
+    nodes.sort(key=lambda n: n.loss)
+    total = None
+    for node in nodes:
+        frame = person_keys(reference, events, rules, conf_dir, node.levels)
+        scored = score(frame, rules)
+        small = reduce(
+            lambda a, b: a | b,
+            [F.col(fk_col(n)) < rules.scenario_k(n) for n in person_scenarios(rules)],
+        )
+        row = scored.agg(
+            F.count(F.lit(1)).alias("n"), F.sum(F.when(small, 1).otherwise(0)).alias("small")
+        ).first()
+        assert row is not None
+        total = max(int(row["n"]), 1)
+        node.persons_below_k, node.share = int(row["small"] or 0), (row["small"] or 0) / total
+        shown = ", ".join(f"{q} {node.levels[q]}" for q in recodable)
+        log(f"SCRA: levels {shown}: {node.persons_below_k} persons below k (loss {node.loss})")
+        if node.share <= rules.recoding.suppression_limit:
+            node.chosen = True
+            return node.levels, nodes
+    best = min((n for n in nodes if n.share is not None), key=lambda n: (n.persons_below_k, n.loss))
+    best.chosen = True
+    return best.levels, nodes
+
+
+# --- local suppression --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A key local suppression may remove, its importance, and what goes with it."""
+
+    key: str
+    importance: int
+    removes: tuple[str, ...]  # the key and its ghosts among the scenario's keys
+    fixed: tuple[str, ...] = ()  # values another key determines: never suppressed
+
+
+def person_candidates(rules: ReleaseRules, keys: list[str]) -> list[Candidate]:
+    out = []
+    for q in keys:
+        rule = rules.keys.get(q)
+        if rule is None or not rule.suppress:
+            continue
+        ghosts = [g.split(".", 1)[1] for g in rule.ghosts]
+        removes = (q, *[g for g in ghosts if g in keys and g != q])
+        out.append(Candidate(q, rule.importance, removes, tuple(rule.fixed)))
+    return out
+
+
+def suppress_cells(
+    scored: DataFrame,
+    keys: list[str],
+    candidates: list[Candidate],
+    fk: str,
+    k: int,
+    by: tuple[str, ...] = ("population",),
+) -> tuple[DataFrame, Column]:
+    """``scored`` (with ``fk``) with, in every combination of ``keys`` below k, the chosen
+    candidate (module doc) and its ghosts set to missing; and a Column that is true on the
+    rows changed. Columns other than ``keys`` are kept."""
+    enc = [f"_e{i}" for i in range(len(keys))]
+    index = {q: i for i, q in enumerate(keys)}
+    coded = scored.select("*", *encoded(keys))
+    cells = coded.groupBy(*by, *enc).agg(F.count(F.lit(1)).alias("_n"), F.min(fk).alias("_fk"))
+    # Each cell once per candidate, its keys with the candidate's removed ones masked.
+    per_candidate = F.array(
+        *[
+            F.struct(
+                F.lit(c.key).alias("q"),
+                F.lit(c.importance).alias("imp"),
+                F.concat_ws(
+                    "\u001f",
+                    *[F.lit(MISSING) if q in c.removes else F.col(enc[index[q]]) for q in keys],
+                ).alias("masked"),
+                (~F.col(enc[index[c.key]]).isin(MISSING, *c.fixed)).alias("present"),
+            )
+            for c in candidates
+        ]
+    )
+    exploded = cells.select(*by, *enc, "_n", "_fk", F.explode(per_candidate).alias("_c")).select(
+        *by, *enc, "_n", "_fk", "_c.*"
+    )
+    without = exploded.groupBy(*by, "q", "masked").agg(F.sum("_n").alias("_without"))
+    unsafe = exploded.filter((F.col("_fk") < k) & F.col("present"))
+    options = unsafe.join(without, [*by, "q", "masked"])
+    ok = F.col("_without") >= k
+    rank = F.struct(
+        ok.alias("ok"),
+        F.when(ok, F.col("imp")).otherwise(F.col("_without")).alias("primary"),
+        F.col("imp").alias("imp"),
+        F.col("q").alias("q"),
+    )
+    choice = (
+        options.groupBy(*by, *enc)
+        .agg(F.max(rank).alias("_best"))
+        .select(*by, *enc, F.col("_best.q").alias("_chosen"))
+    )
+    marked = coded.join(choice, [*by, *enc], "left")
+    removes = {c.key: c.removes for c in candidates}
+    out_cols = []
+    for q in keys:
+        hit = [c for c, r in removes.items() if q in r]
+        if not hit:
+            out_cols.append(F.col(q))
+            continue
+        gone = F.col("_chosen").isin(*hit)
+        out_cols.append(F.when(gone, F.lit(None)).otherwise(F.col(q)).alias(q))
+    rest = [c for c in scored.columns if c not in keys]
+    changed = F.col("_chosen").isNotNull()
+    return marked.select(*rest, *out_cols, changed.alias("_changed")), F.col("_changed")
+
+
+def suppress_households(scored: DataFrame, sc: Scenario, rules: ReleaseRules, fk: str, k: int):
+    """Every household below k loses, for all its members at the reference date, the least
+    important key (a suppressible household key, or a member key) some member still has."""
+    own = [q for q in sc.keys if rules.keys[q].suppress]
+    order = sorted([*own, *sc.member_keys], key=lambda q: -rules.keys[q].importance)
+    small = scored.filter(F.col(fk) < k)
+    has = small.groupBy("population", "household_id").agg(
+        *[F.max(F.col(q).isNotNull()).alias(f"_has_{q}") for q in order]
+    )
+    chosen = has.select(
+        "population",
+        "household_id",
+        F.coalesce(*[F.when(F.col(f"_has_{q}"), F.lit(q)) for q in order]).alias("_chosen"),
+    )
+    at_ref = F.col("ref_year") == F.col("population")
+    marked = scored.join(chosen, ["population", "household_id"], "left").withColumn(
+        "_chosen", F.when(at_ref, F.col("_chosen"))
+    )
+    cols = [
+        F.when(F.col("_chosen") == q, F.lit(None)).otherwise(F.col(q)).alias(q)
+        if q in order
+        else F.col(q)
+        for q in scored.columns
+    ]
+    changed = reduce(
+        lambda a, b: a | b, [(F.col("_chosen") == q) & F.col(q).isNotNull() for q in order]
+    )
+    return marked.select(*cols, F.coalesce(changed, F.lit(False)).alias("_changed"))
+
+
+def household_wide(frame: DataFrame, rules: ReleaseRules) -> DataFrame:
+    """A household key missing for one member of a household at its reference row is
+    missing for every member there (the household's value: a member would give it back)."""
+    keys = [q for q in rules.person_keys() if rules.keys[q].household and rules.keys[q].suppress]
+    if not keys:
+        return frame
+    group = ["population", "ref_year", "household_id"]
+    gone = frame.groupBy(*group).agg(*[F.max(F.col(q).isNull()).alias(f"_gone_{q}") for q in keys])
+    joined = frame.join(gone, group, "left")
+    cols = [
+        F.when(F.col(f"_gone_{c}"), F.lit(None)).otherwise(F.col(c)).alias(c)
+        if c in keys
+        else F.col(c)
+        for c in frame.columns
+    ]
+    return joined.select(*cols)
+
+
+def treat_persons(
+    recoded: DataFrame,
+    rules: ReleaseRules,
     materialise: Materialise,
     log: Callable[[str], None] = lambda _: None,
-) -> Treatment:
-    """Recode, then suppress, until no small cell is left (or nothing more can be done)."""
-    levels = start_levels(rules)
-    start = at_levels(base, rules, levels, conf_dir)
-    total = max(base.count(), 1)
-    result = Treatment(start, start, dict(levels))
-    records, persons = small_cells(start, rules)
-    result.rounds.append(Round("start", "starting levels", records, persons))
-    log(f"SCRA: {records} records in yearly small cells, {persons} persons longitudinally")
-    small = too_small_groups(start, rules.k)
-    if small:
-        shown = ", ".join(f"population {p} year {y}: {n} records" for p, y, n in small[:10])
-        result.reason = f"groups smaller than k cannot pass ({shown})"
-        result.rounds.append(Round("final", "not treated", records, persons))
-        return result
-    order = [q for q in rules.recoding_order if rules.qi_hierarchy(q)]
-    turn = 0
-    frame = start
-    while (records + persons) / total > rules.recode_above and len(
-        result.rounds
-    ) < rules.max_rounds:
-        climbable = [q for q in order if levels[q] < rules.max_level(q)]
-        if not climbable:
+) -> tuple[DataFrame, list[Round], str]:
+    """Local suppression until every person and household scenario passes."""
+    frame = recoded
+    fks = [fk_col(n) for n, s in rules.scenarios.items() if s.unit != "row"]
+    rounds: list[Round] = []
+    reason = ""
+    scored = materialise(score(frame, rules))
+    counts = below_k(scored, rules)
+    rounds.append(Round("start", "", "at the chosen levels", counts))
+    log(f"SCRA: below k at the chosen levels: {counts}")
+    while any(counts.values()):
+        if len(rounds) > rules.max_rounds:
+            reason = f"units below k are left after max_rounds ({rules.max_rounds}) rounds"
             break
-        qi = next(q for q in order[turn % len(order) :] + order if q in climbable)
-        turn = order.index(qi) + 1
-        levels[qi] += 1
-        frame = at_levels(base, rules, levels, conf_dir)
-        records, persons = small_cells(frame, rules)
-        result.rounds.append(Round("recode", f"{qi} to level {levels[qi]}", records, persons))
-        log(f"SCRA: {qi} to level {levels[qi]}: {records} records, {persons} persons small")
-    result.levels = dict(levels)
-    # Suppression. Each round materialises three frames, so no aggregation is computed
-    # twice: the suppressed frame with a flag per changed record, that frame scored with
-    # its fk, and (once no yearly small cell is left) the persons in a longitudinal small
-    # cell with the variable each is to lose next: one pass over the trajectories per
-    # round, reused by the next round's suppression. Persons are counted only once no
-    # yearly small cell is left (until then: None in the round's figures).
-    scored = materialise(frequencies(frame, rules.quasi_identifiers))
-    small: DataFrame | None = None
-    while records + (persons or 0) and len(result.rounds) < rules.max_rounds:
-        if records:
-            marked = suppress_yearly(scored, rules)
-            phase = "suppress"
+        # Households first: a household's member keys go for all its members at once,
+        # which also lifts its members' person cells; then the person scenarios in order.
+        order = sorted(counts, key=lambda n: rules.scenarios[n].unit != "household")
+        name = next(n for n in order if counts[n])
+        sc, k = rules.scenarios[name], rules.scenario_k(name)
+        if sc.unit == "person":
+            keys = scenario_keys(sc)
+            marked, _ = suppress_cells(
+                scored, keys, person_candidates(rules, keys), fk_col(name), k
+            )
         else:
-            plain = scored.drop("fk", "risk")
-            if small is None:
-                small = materialise(longitudinal_small(plain, rules))
-            marked = suppress_longitudinal(plain, rules, small)
-            phase = "longitudinal"
-        marked = materialise(marked)
-        changed = marked.filter(F.col(CHANGED)).count()
+            marked = suppress_households(scored, sc, rules, fk_col(name), k)
+        marked = materialise(household_wide(marked, rules))
+        changed = marked.filter(F.col("_changed")).count()
         if not changed:
-            result.reason = "small cells are left whose records have no value left to suppress"
+            reason = f"{name}: units below k are left with no key left to suppress"
             break
-        scored = materialise(frequencies(marked.drop(CHANGED), rules.quasi_identifiers))
-        records = scored.filter(F.col("fk") < rules.k).count()
-        persons, small = None, None
-        if records == 0 and rules.longitudinal:
-            small = materialise(longitudinal_small(scored.drop("fk", "risk"), rules))
-            persons = small.count()
-        elif records == 0:
-            persons = 0
-        result.rounds.append(Round(phase, f"{changed} values suppressed", records, persons))
-        log(f"SCRA: {phase}: {changed} suppressed; {records} records, {persons} persons small")
-    if records + (persons or 0) and not result.reason:
-        result.reason = f"small cells are left after max_rounds ({rules.max_rounds}) rounds"
-    result.frame = scored.drop("fk", "risk")
-    result.passed = records + (persons or 0) == 0 and not result.reason
-    result.rounds.append(Round("final", "after treatment", records, persons))
-    return result
+        scored = materialise(score(marked.drop("_changed", *fks), rules))
+        counts = below_k(scored, rules)
+        rounds.append(Round("suppress", name, f"{changed} records lost a value", counts))
+        log(f"SCRA: {name}: {changed} records lost a value; below k: {counts}")
+    return scored.drop(*fks), rounds, reason
 
 
-def _long_small(frame: DataFrame, rules: ReleaseRules) -> int:
-    if not rules.longitudinal:
-        return 0
-    lf = longitudinal_frequencies(frame, rules.quasi_identifiers)
-    return lf.filter(F.col("long_fk") < rules.k).count()
+def treat_rows(
+    table: DataFrame,
+    columns: list[str],
+    k: int,
+    materialise: Materialise,
+    max_rounds: int,
+) -> tuple[DataFrame, list[int], str]:
+    """A row scenario on one released table: its rows below k (``columns``, missing
+    matching every category, per population) lose a value, the last-listed (least
+    important) first, until none is left. Returns the table, the rows below k per round."""
+    candidates = [Candidate(c, i + 1, (c,)) for i, c in enumerate(columns)]
+    history: list[int] = []
+    frame = table
+    for _ in range(max_rounds):
+        scored = materialise(frequencies(frame, columns, by=("population",)).drop("risk"))
+        small = scored.filter(F.col("fk") < k).count()
+        history.append(small)
+        if not small:
+            return like(scored, table), history, ""
+        marked, _ = suppress_cells(scored, columns, candidates, "fk", k)
+        marked = materialise(marked)
+        if not marked.filter(F.col("_changed")).count():
+            return like(marked, table), history, "rows below k with nothing left"
+        frame = like(marked, table)
+    return like(frame, table), history, f"rows below k after max_rounds ({max_rounds})"
 
 
-def _first_present(order: list[str], present: Callable[[str], Column]) -> Column:
-    """The name of the first variable of ``order`` for which ``present`` holds, else null."""
-    return F.coalesce(*[F.when(present(q), F.lit(q)) for q in order])
+def like(frame: DataFrame, table: DataFrame) -> DataFrame:
+    """``frame`` with the columns of ``table``, in its order, with its comments."""
+    return frame.select(*[F.col(f.name).alias(f.name, metadata=f.metadata) for f in table.schema])
 
 
-def _suppressed(marked: DataFrame, qis: list[str], changed: Column) -> DataFrame:
-    """ID_COLUMNS, the quasi-identifiers with the ``_chosen`` one set to missing, and the
-    CHANGED flag."""
-    return marked.select(
-        *ID_COLUMNS,
+# --- from the treated persons to the released tables ---------------------------------------
+
+
+def suppressed(recoded: DataFrame, frame: DataFrame, keys: list[str]) -> DataFrame:
+    """Per person: ``_sup_<key>`` (true when the value of the reference date was removed)
+    and ``_ref_<key>`` (the value before)."""
+    before = recoded.select(*ID, *[F.col(q).alias(f"_ref_{q}") for q in keys])
+    after = frame.select(*ID, *[F.col(q).alias(f"_now_{q}") for q in keys])
+    return before.join(after, ID).select(
+        *ID,
+        *[F.col(f"_ref_{q}") for q in keys],
         *[
-            F.when(F.col("_chosen") == q, F.lit(None).cast("string")).otherwise(F.col(q)).alias(q)
-            for q in qis
+            (F.col(f"_ref_{q}").isNotNull() & F.col(f"_now_{q}").isNull()).alias(f"_sup_{q}")
+            for q in keys
         ],
-        F.coalesce(changed, F.lit(False)).alias(CHANGED),
     )
 
 
-def suppress_yearly(scored: DataFrame, rules: ReleaseRules) -> DataFrame:
-    """In every yearly small cell (``scored`` has fk), the next variable in suppression order
-    becomes missing; CHANGED marks the records that lost a value."""
-    order = rules.suppression_order
-    chosen = F.when(F.col("fk") < rules.k, _first_present(order, lambda q: F.col(q).isNotNull()))
-    marked = scored.withColumn("_chosen", chosen)
-    return _suppressed(marked, rules.quasi_identifiers, F.col("_chosen").isNotNull())
+def masks(
+    recoded: DataFrame,
+    frame: DataFrame,
+    yearly: DataFrame,
+    reference: DataFrame,
+    rules: ReleaseRules,
+    conf_dir: Path | str,
+    levels: dict[str, int],
+) -> tuple[DataFrame, DataFrame]:
+    """What the release nulls: (per person: ``_null_<column>`` of the persons table; per
+    population, year and person: ``_null_<column>`` of demobel and census).
 
+    A suppressed key and its ghosts are nulled: in persons for the person; in an annual
+    table in every year whose value equals the one of the reference date (a ghost of an
+    annual key: in every year that key is nulled)."""
+    keys = [q for q in rules.person_keys() if rules.keys[q].suppress]
+    sup = suppressed(recoded, frame, keys)
+    targets: dict[tuple[str, str], list[str]] = {}  # (table, column) -> keys hiding it
+    for q in keys:
+        rule = rules.keys[q]
+        for t in [f"{rule.table}.{q}", *rule.ghosts]:
+            table, column = t.split(".", 1)
+            targets.setdefault((table, column), []).append(q)
+    any_of = lambda qs: reduce(lambda a, b: a | b, [F.col(f"_sup_{q}") for q in qs])  # noqa: E731
 
-def longitudinal_small(frame: DataFrame, rules: ReleaseRules) -> DataFrame:
-    """The persons in a longitudinal small cell (long_fk < k), with ``_chosen``: the next
-    variable in suppression order that they still have in some year (null when none is
-    left). The trajectories and the variables present come from one aggregation."""
-    qis, order = rules.quasi_identifiers, rules.suppression_order
-    has = tuple(F.max(F.col(q).isNotNull()).alias(f"_has_{q}") for q in qis)
-    lf = longitudinal_frequencies(frame, qis, extra=has)
-    chosen = _first_present(order, lambda q: F.col(f"_has_{q}")).alias("_chosen")
-    return lf.filter(F.col("long_fk") < rules.k).select("population", "person_id", chosen)
-
-
-def suppress_longitudinal(
-    frame: DataFrame, rules: ReleaseRules, small: DataFrame | None = None
-) -> DataFrame:
-    """Every person in a longitudinal small cell (``small``, from :func:`longitudinal_small`
-    on ``frame``; computed when not given) loses the next variable in suppression order
-    that they still have in some year, in all their years; CHANGED marks the records that
-    lost a value."""
-    qis = rules.quasi_identifiers
-    if small is None:
-        small = longitudinal_small(frame, rules)
-    chosen = small.filter(F.col("_chosen").isNotNull())
-    marked = frame.join(chosen, ["population", "person_id"], "left")
-    changed = reduce(
-        lambda a, b: a | b, [(F.col("_chosen") == q) & F.col(q).isNotNull() for q in qis]
+    person_cols = {c: qs for (t, c), qs in targets.items() if t == "persons"}
+    person_mask = sup.select(
+        *ID, *[any_of(qs).alias(f"_null_{c}") for c, qs in person_cols.items()]
     )
-    return _suppressed(marked, qis, changed)
-
-
-def information_loss(
-    result: Treatment, base: DataFrame, rules: ReleaseRules, conf_dir: Path | str
-) -> dict:
-    """Suppressions per variable, records changed and classes merged per recoded variable."""
-    qis = rules.quasi_identifiers
-    key = ["population", "year", "person_id"]
-    recoded = at_levels(base, rules, result.levels, conf_dir)
-    start, final = result.start, result.frame
-    pairs = (
-        start.select(*key, *[F.col(q).alias(f"_s_{q}") for q in qis])
-        .join(recoded.select(*key, *[F.col(q).alias(f"_r_{q}") for q in qis]), key)
-        .join(final.select(*key, *qis), key)
+    yearly_cols = {(t, c): qs for (t, c), qs in targets.items() if t != "persons"}
+    if not yearly_cols:
+        return person_mask, yearly.select(*ROW_KEY).limit(0)
+    ref_values = reference.select(
+        *ID,
+        *[
+            key_column(c, rules.tables[t], rules, conf_dir, levels).alias(f"_was_{c}")
+            for t, c in yearly_cols
+        ],
     )
-    changed = reduce(lambda a, b: a | b, [~F.col(f"_s_{q}").eqNullSafe(F.col(q)) for q in qis])
-    aggs = [F.sum(F.when(changed, 1).otherwise(0)).alias("records_changed")]
-    aggs += [
-        F.sum(F.when(F.col(f"_r_{q}").isNotNull() & F.col(q).isNull(), 1).otherwise(0)).alias(
-            f"sup_{q}"
+    now = yearly.select(
+        *ROW_KEY,
+        "household_id",
+        *[key_column(c, rules.tables[t], rules, conf_dir, levels) for t, c in yearly_cols],
+    )
+    joined = now.join(sup, ID).join(ref_values, ID)
+
+    def held(q: str) -> Column:
+        """Key ``q`` hidden in this row: suppressed, and the row has its reference value."""
+        return F.col(f"_sup_{q}") & F.col(q).eqNullSafe(F.col(f"_was_{q}"))
+
+    def hidden(c: str, qs: list[str]) -> Column:
+        # Its own key, or a ghost of an annual key: in the rows where that key is hidden
+        # (the occupation of every year the education is hidden). A ghost of a persons
+        # key: in the years it has its value of the reference date.
+        parts = [
+            held(q) if q == c or rules.keys[q].table != "persons" else held_as(q, c) for q in qs
+        ]
+        return reduce(lambda a, b: a | b, parts)
+
+    def held_as(q: str, c: str) -> Column:
+        return F.col(f"_sup_{q}") & F.col(c).eqNullSafe(F.col(f"_was_{c}"))
+
+    flags = [hidden(c, qs).alias(f"_null_{c}") for (_, c), qs in yearly_cols.items()]
+    yearly_mask = joined.select(*ROW_KEY, "household_id", *flags)
+    # A household key (and its ghosts) is the household's: hidden for every member of the
+    # household in that year, so no member gives it back.
+    shared = [c for (_, c), qs in yearly_cols.items() if any(rules.keys[q].household for q in qs)]
+    if shared:
+        group = ["population", "year", "household_id"]
+        per = yearly_mask.groupBy(*group).agg(
+            *[F.max(f"_null_{c}").alias(f"_hh_{c}") for c in shared]
         )
-        for q in qis
-    ]
-    aggs += [F.count_distinct(F.col(f"_s_{q}")).alias(f"start_{q}") for q in qis]
-    aggs += [F.count_distinct(F.col(f"_r_{q}")).alias(f"recoded_{q}") for q in qis]
-    row = pairs.agg(*aggs).first()
-    assert row is not None
-    return {
-        "records": pairs.count(),
-        "records_changed": int(row["records_changed"] or 0),
-        "suppressions": {q: int(row[f"sup_{q}"] or 0) for q in qis},
-        "classes_merged": {
-            q: int(row[f"start_{q}"]) - int(row[f"recoded_{q}"])
-            for q in qis
-            if result.levels[q] != rules.qi_rule(q).level
-        },
-        "levels": dict(result.levels),
-    }
+        everyone = now.select(*ROW_KEY, "household_id").join(per, group, "left")
+        yearly_mask = (
+            yearly_mask.drop(*[f"_null_{c}" for c in shared])
+            .join(everyone, [*ROW_KEY, "household_id"], "full")
+            .select(
+                *ROW_KEY,
+                *[
+                    F.coalesce(
+                        F.col(f"_hh_{c}") if c in shared else F.col(f"_null_{c}"), F.lit(False)
+                    ).alias(f"_null_{c}")
+                    for _, c in yearly_cols
+                ],
+            )
+        )
+    else:
+        yearly_mask = yearly_mask.drop("household_id")
+    hit = reduce(lambda a, b: a | b, [F.col(f"_null_{c}") for _, c in yearly_cols])
+    return person_mask, yearly_mask.filter(hit)

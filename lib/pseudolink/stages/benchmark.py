@@ -276,27 +276,17 @@ def _release(ctx: JobContext, persons: int) -> dict:
         scra, tables, verdict = outcome.scra, outcome.tables, outcome.verdict
     except release.ReleaseRefused as refused:
         ctx.log.info("benchmark: %s", refused)
-        scra, tables, verdict = {}, {}, "fail"
+        scra, tables, verdict = refused.scra, {}, "fail"
     seconds = time.monotonic() - started
-    rounds = scra.get("rounds", [])
-    loss = scra.get("information_loss", {})
     return _stage(
         ctx,
         "release",
         seconds,
-        loss.get("records", 0),
+        sum(v["values"] for v in scra.get("keys", {}).values()),
         sum(tables.values()),
         verdict=verdict,
-        scra_seconds=scra.get("seconds"),
-        rounds=len(rounds),
-        small_cells_before={
-            "records": rounds[0]["records_below_k"] if rounds else None,
-            "persons_longitudinal": rounds[0]["persons_below_k"] if rounds else None,
-            "cells": sum(r["cells_below_k"] for r in scra.get("risk", {}).get("before", [])),
-        },
-        suppressions=loss.get("suppressions", {}),
-        records_changed=loss.get("records_changed"),
-        levels=loss.get("levels", {}),
+        reason=scra.get("reason", ""),
+        **release.scra_figures(scra),
         tables=tables,
     )
 

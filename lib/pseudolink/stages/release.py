@@ -1,17 +1,18 @@
 """Release stage: coarsen, run the SCRA with treatment, and write the release if it passes.
 
-1. The rules of conf/release.yaml (:mod:`pseudolink.release.rules`).
-2. The SCRA frame: one row per population, year and person of DEMOBEL and CENSUS, with
-   the quasi-identifiers (:func:`pseudolink.release.build.scra_base`).
-3. Treatment until no small cell is left (:mod:`pseudolink.release.treat`); each round's
-   frame is materialised as Parquet under ``trusted/release_work/<release-id>/``.
-4. Refused: the SCRA report goes to ``trusted/scra/<release-id>/`` and the job stops
-   naming the offending key combinations and their counts.
-5. Passed: every table of conf/release.yaml to ``release/<release-id>/<table>`` (Delta,
+1. The rules of conf/release.yaml (:mod:`pseudolink.release.rules`): the tables, the
+   hierarchies and the intruder model (keys, scenarios, recoding).
+2. The SCRA (:mod:`pseudolink.release.analysis`): global recoding chosen on a lattice, local
+   suppression until every scenario passes, the figures of what it cost; its frames are
+   materialised as Parquet under ``trusted/release_work/<release-id>/``.
+3. Refused: the SCRA report goes to ``trusted/scra/<release-id>/`` and the job stops
+   naming the scenarios that fail and why.
+4. Passed: every table of conf/release.yaml to ``release/<release-id>/<table>`` (Delta,
    partitioned by population and year or quarter, column comments from conf/), each
-   checked for identifiers; the data dictionary, the SCRA report (HTML and JSON) and,
-   last, ``manifest.json`` (tables, Delta versions, row counts, SHA-256 of every file).
-   A release folder without a manifest is an interrupted run: the next run replaces it.
+   checked for identifiers and against the authorisation contract; the data dictionary,
+   the SCRA report (HTML and JSON) and, last, ``manifest.json`` (tables, Delta versions,
+   row counts, SHA-256 of every file). A release folder without a manifest is an
+   interrupted run: the next run replaces it.
 Details: docs/release.md.
 """
 
@@ -22,10 +23,8 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from pseudolink.catalog import RELEASE_MANIFEST as MANIFEST
 from pseudolink.catalog import Catalog
@@ -34,26 +33,21 @@ from pseudolink.errors import InputError, PseudolinkError
 from pseudolink.pseudo.check import RELEASE_COLUMN, identifier_findings
 from pseudolink.pseudo.order import neutral_order
 from pseudolink.purged import PURGED_TABLES, purge_state
+from pseudolink.release.analysis import Analysis, analyse
 from pseudolink.release.build import (
+    ROW_KEY,
+    masked,
     partition_columns,
     persons_frame,
+    reference_rows,
     release_frame,
-    scra_base,
-    with_treated,
+    yearly_frame,
 )
 from pseudolink.release.contract import load_contract, violations
 from pseudolink.release.dictionary import render_dictionary
 from pseudolink.release.report import render_report
-from pseudolink.release.rules import PERSON_YEAR_TABLES, ReleaseRules, load_rules
-from pseudolink.release.scra import (
-    cell_size_distribution,
-    frequencies,
-    household_risk,
-    longitudinal_frequencies,
-    longitudinal_only,
-    summary,
-)
-from pseudolink.release.treat import Treatment, information_loss, start_levels, treat
+from pseudolink.release.rules import PERSON_YEAR_TABLES, ReleaseRules, load_rules, with_profile
+from pseudolink.release.treat import ID
 from pseudolink.storage import HadoopFs, last_commit, read_delta, utc_now, write_delta
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -61,7 +55,38 @@ SHOWN_OFFENDING = 10
 
 
 class ReleaseRefused(PseudolinkError):
-    """The SCRA does not pass after treatment: nothing is released."""
+    """The SCRA does not pass after treatment: nothing is released. ``scra``: the report's
+    figures (aggregates only) when the SCRA ran."""
+
+    def __init__(self, message: str, scra: dict | None = None) -> None:
+        super().__init__(message)
+        self.scra = scra or {}
+
+
+def scra_figures(scra: dict) -> dict:
+    """The SCRA's headline figures (the benchmark's and the closing line's): time, rounds,
+    units below k per scenario before and after, suppression per key and in all, the
+    levels chosen (as classes), the information loss and the transitions kept."""
+    keys = scra.get("keys", {})
+    values = sum(v["values"] for v in keys.values())
+    gone = sum(v["suppressed"] for v in keys.values())
+    below = {}
+    for s in scra.get("scenarios", []):
+        k = str(s["k"])
+        if "below_k" in s:
+            below[s["name"]] = {side: s["below_k"][side][k] for side in ("before", "after")}
+        for t, v in s.get("tables_below_k", {}).items():
+            below[f"{s['name']}:{t}"] = {side: v[side][k] for side in ("before", "after")}
+    return {
+        "scra_seconds": scra.get("seconds"),
+        "rounds": len(scra.get("rounds", [])),
+        "below_k": below,
+        "suppressed_share": round(gone / values, 4) if values else None,
+        "suppressed": {q: v["share_suppressed"] for q, v in keys.items()},
+        "levels": {q: v["chosen_label"] for q, v in scra.get("levels", {}).items()},
+        "information_loss": scra.get("information_loss"),
+        "transitions_kept": {c: v["kept"] for c, v in scra.get("transitions", {}).items()},
+    }
 
 
 @dataclass
@@ -76,14 +101,17 @@ class ReleaseOutcome:
     left_out: list[str] = field(default_factory=list)  # tables whose sources were purged
 
     def summary_line(self) -> str:
-        loss = self.scra.get("information_loss", {})
-        start = self.scra.get("rounds", [{}])[0]
+        keys = self.scra.get("keys", {})
+        values = sum(v["values"] for v in keys.values()) or 1
+        gone = sum(v["suppressed"] for v in keys.values())
+        levels = ", ".join(
+            f"{q} {v['chosen_label']}" for q, v in self.scra.get("levels", {}).items()
+        )
         return (
             f"release {self.release_id}: SCRA {self.verdict.upper()} "
-            f"(k = {self.scra.get('k')}; before treatment {start.get('records_below_k', 0):,} "
-            f"records in yearly and {start.get('persons_below_k', 0):,} persons in longitudinal "
-            f"small cells; {sum(loss.get('suppressions', {}).values()):,} values suppressed, "
-            f"{loss.get('records_changed', 0):,} records changed); {self.folder}"
+            f"(k = {self.scra.get('k')}; {len(self.scra.get('scenarios', []))} scenarios; "
+            f"{levels}; {gone:,} key values suppressed ({gone / values:.1%}), "
+            f"information loss {self.scra.get('information_loss', 0):.3f}); {self.folder}"
         )
 
 
@@ -103,8 +131,8 @@ def purged_source(source: str) -> bool:
 
 
 def sources(ctx: JobContext, rules: ReleaseRules, purged: bool = False) -> dict[str, DataFrame]:
-    """The pseudonymised tables the release reads, and the built persons table. On a purged
-    root (a corrected re-release) the KSZ and VDAB tables are gone and left out."""
+    """The pseudonymised tables the release reads. On a purged root (a corrected
+    re-release) the KSZ and VDAB tables are gone and left out."""
     out: dict[str, DataFrame] = {}
     for t in rules.tables.values():
         if t.source == "persons" or t.source in out:
@@ -114,29 +142,29 @@ def sources(ctx: JobContext, rules: ReleaseRules, purged: bool = False) -> dict[
         path = ctx.catalog.pseudonymised(t.source)
         before = "run the stages before release first"
         out[t.source] = read_delta(ctx.spark, path, f"pseudonymised {t.source}", before)
-    if any(t.source == "persons" for t in rules.tables.values()):
-        ksz = ctx.catalog.pseudonymised("ksz_quarterly")
-        activation = None
-        persons = next(t for t in rules.tables.values() if t.source == "persons")
-        if "activation_start" in persons.columns and not purged:
-            hint = "the activation start comes from KSZ (footnote 4)"
-            activation = read_delta(ctx.spark, ksz, "pseudonymised ksz_quarterly", hint)
-        out["persons"] = persons_frame(out["populations"], out["moves"], activation)
     return out
 
 
-class Scratch:
-    """Materialises the treatment's frames as Parquet, so the rounds' plans stay short and
-    each frame is computed once. Four folders in turn: a frame reads at most the two
-    materialised before it, so the folder it overwrites is no longer read."""
+def with_persons(
+    frames: dict[str, DataFrame], rules: ReleaseRules, reference: DataFrame
+) -> dict[str, DataFrame]:
+    """``frames`` with the built ``persons`` table (the start of an activation action comes
+    from KSZ: footnote 4; left empty after the purge)."""
+    persons = next(t for t in rules.tables.values() if t.source == "persons")
+    ksz = frames.get("ksz_quarterly") if "activation_start" in persons.columns else None
+    built = persons_frame(frames["populations"], frames["moves"], reference, ksz)
+    return {**frames, "persons": built}
 
-    SLOTS = 4
+
+class Scratch:
+    """Materialises the SCRA's frames as Parquet, so the plans stay short and each frame
+    is computed once: one folder per frame, all removed with the work folder."""
 
     def __init__(self, spark: SparkSession, folder: str) -> None:
         self.spark, self.folder, self.round = spark, folder, 0
 
     def __call__(self, df: DataFrame) -> DataFrame:
-        path = f"{self.folder}/round-{self.round % self.SLOTS}"
+        path = f"{self.folder}/frame-{self.round}"
         self.round += 1
         df.write.mode("overwrite").parquet(path)
         return self.spark.read.parquet(path)
@@ -148,7 +176,7 @@ def run(
     """Coarsen, analyse, treat and (if the SCRA passes) write one release. After the purge
     only a corrected re-release is made, with ``corrected`` (its reason, audited)."""
     started = time.monotonic()
-    rules = load_rules(ctx.config.conf_dir)
+    rules = with_profile(load_rules(ctx.config.conf_dir), ctx.config.release, ctx.config.source)
     purged = purge_state(ctx) is not None
     if purged and not corrected:
         contract = load_contract(ctx.config.conf_dir)
@@ -173,25 +201,42 @@ def run(
     left_out = [
         n for n, t in rules.tables.items() if t.source != "persons" and t.source not in frames
     ]
-    base = scra_base(frames, rules).cache()
-    ctx.log.info("release: SCRA on %s person-years (k = %d)", f"{base.count():,}", rules.k)
     work = ctx.catalog.release_work(rid)
+    scratch = Scratch(ctx.spark, work)
     try:
-        treatment = treat(base, rules, ctx.config.conf_dir, Scratch(ctx.spark, work), ctx.log.info)
+        yearly = scratch(yearly_frame(frames, rules))
+        reference = scratch(reference_rows(yearly))
+        frames = with_persons(frames, rules, reference)
+        ctx.log.info(
+            "release: SCRA on %s persons, %d scenarios (k = %d)",
+            f"{reference.count():,}",
+            len(rules.scenarios),
+            rules.k,
+        )
+        analysis = analyse(
+            frames,
+            yearly,
+            reference,
+            rules,
+            ctx.config.conf_dir,
+            ctx.config.cohorts.last_year,
+            scratch,
+            ctx.log.info,
+        )
         scra_seconds = time.monotonic() - started
-        scra = scra_summary(rid, rules, treatment, base, ctx.config.conf_dir)
+        scra = scra_summary(rid, rules, analysis)
+        scra["profile"] = profile_note(ctx)
         scra["seconds"] = round(scra_seconds, 1)
-        if not treatment.passed:
-            refuse(ctx, fs, rid, rules, treatment, scra)
+        if not analysis.passed:
+            refuse(ctx, fs, rid, analysis, scra)
         outcome = ReleaseOutcome(rid, folder, "pass", f"{folder}/scra/scra_report.html", scra=scra)
         outcome.left_out = left_out
         try:
-            write_release(ctx, fs, rules, frames, treatment, outcome)
+            write_release(ctx, fs, rules, frames, analysis, outcome)
         except BaseException:
             fs.delete(folder)
             raise
     finally:
-        base.unpersist()
         fs.delete(work)
     outcome.seconds = {
         "scra": round(scra_seconds, 1),
@@ -233,112 +278,53 @@ def outputs(catalog: Catalog, extra: dict) -> list[str]:
     return [catalog.release_manifest(extra["release_id"])]
 
 
-def scra_summary(
-    rid: str, rules: ReleaseRules, treatment: Treatment, base: DataFrame, conf_dir: Path | str
-) -> dict:
-    """The figures of the SCRA report, before and after treatment (aggregates only)."""
-    out: dict = {
-        "release_id": rid,
-        "k": rules.k,
-        "quasi_identifiers": list(rules.quasi_identifiers),
-        "verdict": "pass" if treatment.passed else "fail",
-        "reason": treatment.reason,
-        "start_levels": start_levels(rules),
-        "levels": dict(treatment.levels),
-        "rounds": [r.__dict__ for r in treatment.rounds],
-        "risk": {},
-        "cell_sizes": {},
-        "longitudinal": {},
+def profile_note(ctx: JobContext) -> dict:
+    """What the config's profile changed in the release rules (empty: nothing)."""
+    p = ctx.config.release
+    if p.max_suppressed_share is None and not p.skip_scenarios:
+        return {}
+    return {
+        "profile": ctx.config.profile,
+        "skipped_scenarios": list(p.skip_scenarios),
+        "max_suppressed_share": p.max_suppressed_share,
+        "why": p.why,
     }
-    for side, frame in (("before", treatment.start), ("after", treatment.frame)):
-        scored = household_risk(frequencies(frame, rules.quasi_identifiers)).cache()
-        try:
-            out["risk"][side] = _rows(
-                summary(scored, rules.quasi_identifiers, rules.k), ["population", "year"]
-            )
-            out["cell_sizes"][side] = _rows(
-                cell_size_distribution(scored), ["population", "cell_size"]
-            )
-            out["longitudinal"][side] = (
-                longitudinal_rows(scored, rules) if rules.longitudinal else []
-            )
-        finally:
-            scored.unpersist()
-    out["information_loss"] = information_loss(treatment, base, rules, conf_dir)
-    return out
 
 
-def longitudinal_rows(scored: DataFrame, rules: ReleaseRules) -> list[dict]:
-    qis = rules.quasi_identifiers
-    lf = longitudinal_frequencies(scored, qis)
-    only = (
-        longitudinal_only(scored, lf, rules.k)
-        .groupBy("population")
-        .agg(F.count(F.lit(1)).alias("longitudinal_only"))
-    )
-    per = lf.groupBy("population").agg(
-        F.count(F.lit(1)).alias("persons"),
-        F.sum(F.when(F.col("long_fk") < rules.k, 1).otherwise(0)).alias("persons_below_k"),
-    )
-    joined = per.join(only, "population", "left").fillna(0, ["longitudinal_only"])
-    return _rows(joined, ["population"])
+def scra_summary(rid: str, rules: ReleaseRules, analysis: Analysis) -> dict:
+    """The SCRA report's figures (aggregates only) with the release's id and verdict."""
+    return {
+        "release_id": rid,
+        "verdict": "pass" if analysis.passed else "fail",
+        "reason": analysis.reason,
+        **analysis.figures,
+    }
 
 
-def _rows(df: DataFrame, order: list[str]) -> list[dict]:
-    """A small aggregate's rows as JSON-ready dicts (at most a few hundred rows)."""
-    rows = []
-    for r in df.orderBy(*order).collect():
-        d = r.asDict()
-        rows.append({k: (float(v) if isinstance(v, float) else v) for k, v in d.items()})
-    return rows
-
-
-def offending_cells(frame: DataFrame, rules: ReleaseRules, limit: int = 50) -> list[dict]:
-    """The key combinations still below k, with their record counts (no record's values
-    beyond its cell's combination)."""
-    qis = rules.quasi_identifiers
-    cells = (
-        frequencies(frame, qis)
-        .filter(F.col("fk") < rules.k)
-        .groupBy("population", "year", *qis)
-        .agg(F.count(F.lit(1)).alias("records"))
-        .orderBy("population", "year", "records")
-        .limit(limit)
-        .collect()
-    )
-    return [
-        {
-            "population": r["population"],
-            "year": r["year"],
-            "keys": {q: r[q] for q in qis},
-            "records": r["records"],
-        }
-        for r in cells
-    ]
-
-
-def refuse(
-    ctx: JobContext, fs: HadoopFs, rid: str, rules: ReleaseRules, treatment: Treatment, scra: dict
-) -> None:
+def refuse(ctx: JobContext, fs: HadoopFs, rid: str, analysis: Analysis, scra: dict) -> None:
     """Write the SCRA report to trusted/scra/<release-id>/ and stop: nothing is released."""
-    scra["offending"] = offending_cells(treatment.frame, rules)
     folder = ctx.catalog.refused(rid)
     fs.write_text(f"{folder}/scra.json", json.dumps(scra, indent=2, default=str))
     fs.write_text(f"{folder}/scra_report.html", render_report(scra))
-    shown = "; ".join(
-        f"population {c['population']} year {c['year']} "
-        + ", ".join(f"{k}={'missing' if v is None else v}" for k, v in c["keys"].items())
-        + f": {c['records']} record(s)"
-        for c in scra["offending"][:SHOWN_OFFENDING]
-    )
-    last = treatment.rounds[-1]
-    persons = "not counted" if last.persons_below_k is None else f"{last.persons_below_k}"
+    failing = [
+        f"{s['name']}: {sum_after(s)} below k = {s['k']}"
+        for s in scra["scenarios"]
+        if not s["passed"]
+    ]
     raise ReleaseRefused(
-        f"release {rid} refused: the SCRA does not pass after treatment ({treatment.reason}); "
-        f"{last.records_below_k} records in yearly small cells, persons in longitudinal ones: "
-        f"{persons} (k = {rules.k}). Offending key combinations: "
-        f"{shown or 'longitudinal only'}. Report: {folder}/scra_report.html"
+        f"release {rid} refused: the SCRA does not pass after treatment ({analysis.reason}); "
+        f"{'; '.join(failing) or 'every scenario passes'}. Report: {folder}/scra_report.html",
+        scra,
     )
+
+
+def sum_after(scenario: dict) -> str:
+    """The units below k after treatment, as the refusal names them."""
+    k = str(scenario["k"])
+    if "below_k" in scenario:
+        return f"{scenario['below_k']['after'].get(k, '?')} {scenario['unit']}s"
+    tables = scenario.get("tables_below_k", {})
+    return ", ".join(f"{t}: {v['rounds'][-1]} rows" for t, v in tables.items())
 
 
 def write_release(
@@ -346,14 +332,13 @@ def write_release(
     fs: HadoopFs,
     rules: ReleaseRules,
     frames: dict[str, DataFrame],
-    treatment: Treatment,
+    analysis: Analysis,
     outcome: ReleaseOutcome,
 ) -> None:
     """Every table, checked; the dictionary and the SCRA report; the manifest last."""
     folder, conf = outcome.folder, ctx.config.conf_dir
     membership = read_delta(ctx.spark, ctx.catalog.population("membership"), "membership")
     known = membership.select("household_id")
-    qis = rules.quasi_identifiers
     columns: dict[str, list[tuple[str, str]]] = {}
     manifest: dict = {
         "release_id": outcome.release_id,
@@ -369,11 +354,16 @@ def write_release(
         if name in outcome.left_out:
             continue
         t0 = time.monotonic()
-        out = release_frame(
-            frames[table.source], table, rules, ctx.config.conf_dir, treatment.levels
-        )
-        if name in PERSON_YEAR_TABLES:
-            out = with_treated(out, table, treatment.frame, qis)
+        if name in analysis.rows:
+            out = analysis.rows[name]  # a row scenario's table, treated
+        else:
+            out = release_frame(
+                frames[table.source], table, rules, ctx.config.conf_dir, analysis.levels
+            )
+        if name == "persons":
+            out = masked(out, analysis.person_mask, ID)
+        elif name in PERSON_YEAR_TABLES:
+            out = masked(out, analysis.yearly_mask, ROW_KEY)
         parts = partition_columns(table)
         path = f"{folder}/{name}"
         # Rows in an order that carries nothing: by the (random) sequence number.
@@ -404,9 +394,7 @@ def write_release(
         }
     fs.write_text(
         f"{folder}/dictionary.md",
-        render_dictionary(
-            rules, ctx.config.conf_dir, treatment.levels, columns, outcome.release_id
-        ),
+        render_dictionary(rules, ctx.config.conf_dir, analysis.levels, columns, outcome.release_id),
     )
     fs.write_text(f"{folder}/scra/scra.json", json.dumps(outcome.scra, indent=2, default=str))
     fs.write_text(f"{folder}/scra/scra_report.html", render_report(outcome.scra))

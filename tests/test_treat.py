@@ -1,0 +1,381 @@
+"""The treatment against the intruder model, on hand-built frames with known answers:
+the lattice, local suppression by importance with ghosts, households, row scenarios, and
+the masks that keep a suppressed value from coming back from another year or a member."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyspark.sql import functions as F
+
+from pseudolink.errors import ConfigError
+from pseudolink.release.build import EVENT, event_key
+from pseudolink.release.rules import (
+    ColumnRule,
+    Hierarchy,
+    KeyRule,
+    Level,
+    Recoding,
+    ReleaseRules,
+    Scenario,
+    TableRule,
+    load_rules,
+)
+from pseudolink.release.scra import frequencies
+from pseudolink.release.treat import (
+    Candidate,
+    choose_levels,
+    household_wide,
+    masks,
+    person_keys,
+    score,
+    suppress_cells,
+    treat_persons,
+    treat_rows,
+)
+
+AGE = Hierarchy(
+    "bands", levels=[Level(width=5, lowest=0, top=80), Level(width=20, lowest=0, top=80)]
+)
+IDS = {c: ColumnRule() for c in ("population", "year", "person_id", "household_id")}
+
+
+def rules_for(k=2, suppress_household=True, limit=0.0, scenarios=None):
+    """persons: sex, age_class (from age_at_reference), place_of_birth, origin (ghost);
+    demobel: residence, household_type, household_position (ghost), nationality."""
+    persons = TableRule(
+        "persons",
+        "none",
+        "",
+        {
+            "population": ColumnRule(),
+            "person_id": ColumnRule(),
+            "sex": ColumnRule(),
+            "age_class": ColumnRule(source="age_at_reference", hierarchy="age"),
+            "place_of_birth": ColumnRule(),
+            "origin": ColumnRule(),
+        },
+    )
+    demobel = TableRule(
+        "demobel",
+        "year",
+        "",
+        {
+            **IDS,
+            "residence": ColumnRule(),
+            "household_type": ColumnRule(),
+            "household_position": ColumnRule(),
+            "nationality": ColumnRule(),
+        },
+    )
+    census = TableRule("census", "year", "", dict(IDS))
+    keys = {
+        "sex": KeyRule("persons", importance=1),
+        "age_class": KeyRule("persons", importance=2),
+        "residence": KeyRule("demobel", importance=3),
+        "household_type": KeyRule(
+            "demobel",
+            importance=4,
+            household=True,
+            suppress=suppress_household,
+            ghosts=["demobel.household_position"],
+        ),
+        "nationality": KeyRule(
+            "demobel", importance=5, ghosts=["persons.place_of_birth", "persons.origin"]
+        ),
+        "place_of_birth": KeyRule(
+            "persons", importance=6, ghosts=["persons.origin", "demobel.nationality"]
+        ),
+    }
+    person = ["sex", "age_class", "residence", "household_type", "nationality", "place_of_birth"]
+    return ReleaseRules(
+        k=k,
+        keys=keys,
+        scenarios=scenarios or {"demographics": Scenario("d", "person", keys=person)},
+        recoding=Recoding(suppression_limit=limit, coarsest={"age_class": 1}),
+        hierarchies={"age": AGE},
+        tables={"persons": persons, "demobel": demobel, "census": census},
+        max_rounds=20,
+    )
+
+
+REF = (
+    "population int, person_id long, household_id long, ref_year int, sex string, "
+    "age_at_reference int, place_of_birth string, origin string, residence string, "
+    "household_type string, household_position string, nationality string"
+)
+
+
+def reference(spark, rows):
+    """rows: (person, household, sex, age, place_of_birth, residence, household_type,
+    nationality), population 2016, reference year 2016; origin and position derived."""
+    full = [
+        (2016, p, h, 2016, s, a, b, f"o{b}", r, t, f"pos{t}", n) for p, h, s, a, b, r, t, n in rows
+    ]
+    return spark.createDataFrame(full, REF)
+
+
+def no_events(ref):
+    return ref.select("population", "person_id", F.lit("none").alias(EVENT))
+
+
+def materialise(df):
+    return df.localCheckpoint()
+
+
+def keys_of(spark, rows, rules, levels=None):
+    ref = reference(spark, rows)
+    lv = levels or {q: 0 for q in rules.keys}
+    return ref, person_keys(ref, no_events(ref), rules, "unused", lv)
+
+
+def as_dict(df, cols):
+    return {r["person_id"]: tuple(r[c] for c in cols) for r in df.collect()}
+
+
+# --- local suppression --------------------------------------------------------------------
+
+
+def test_the_least_important_key_that_reaches_k_is_suppressed(spark):
+    # Person 9 is unique. Without residence (importance 3) it matches persons 1-3 (fk 4);
+    # without sex (1) it matches 4-6 (fk 4); without age (2) nobody. Both first keys lift
+    # it to k = 3: the least important, residence, goes; no other record is touched.
+    rules = rules_for(k=3)
+    rows = [(p, p, "M", 30, "FL", "A", "1", "BE") for p in (1, 2, 3)]
+    rows += [(p, p, "F", 30, "FL", "B", "1", "BE") for p in (4, 5, 6)]
+    rows += [(9, 9, "M", 30, "FL", "B", "1", "BE")]
+    _, frame = keys_of(spark, rows, rules)
+    keys = ["sex", "age_class", "residence"]
+    cands = [Candidate(q, rules.keys[q].importance, (q,)) for q in keys]
+    scored = frequencies(frame, keys, by=("population",)).drop("risk")
+    out, _ = suppress_cells(scored, keys, cands, "fk", 3)
+    got = as_dict(out, ["sex", "age_class", "residence", "_changed"])
+    assert got[9] == ("M", "30-34", None, True)
+    assert all(got[p][3] is False for p in range(1, 7))
+
+
+def test_without_a_key_that_reaches_k_the_one_gaining_most_goes(spark):
+    # Person 9 (F, 50, B): without sex it matches 1 (fk 2), without residence 2-3 (fk 3),
+    # without age nobody; k = 5 is out of reach: residence gains most and goes.
+    rules = rules_for(k=5)
+    rows = [
+        (1, 1, "M", 50, "FL", "B", "1", "BE"),
+        (2, 2, "F", 50, "FL", "A", "1", "BE"),
+        (3, 3, "F", 50, "FL", "C", "1", "BE"),
+        (9, 9, "F", 50, "FL", "B", "1", "BE"),
+    ]
+    _, frame = keys_of(spark, rows, rules)
+    keys = ["sex", "age_class", "residence"]
+    cands = [Candidate(q, rules.keys[q].importance, (q,)) for q in keys]
+    scored = frequencies(frame, keys, by=("population",)).drop("risk")
+    out, _ = suppress_cells(scored, keys, cands, "fk", 5)
+    assert as_dict(out, ["residence"])[9] == (None,)
+
+
+def test_a_ghost_key_goes_with_its_key_and_households_share_their_type(spark):
+    rules = rules_for(k=2)
+    rows = [
+        (1, 1, "M", 30, "EU", "A", "3", "EU"),  # unique: nationality and birth place go
+        (2, 2, "M", 30, "FL", "A", "3", "BE"),
+        (3, 2, "F", 30, "FL", "A", "3", "BE"),
+    ]
+    _, frame = keys_of(spark, rows, rules)
+    scored = score(frame, rules)
+    final, rounds, reason = treat_persons(scored.drop("_fk_demographics"), rules, materialise)
+    got = as_dict(final, ["nationality", "place_of_birth"])
+    assert reason == "" and rounds[-1].below_k == {"demographics": 0}
+    if got[1][0] is None or got[1][1] is None:
+        assert got[1] == (None, None)  # never one without the other
+    # A household key missing for one member is missing for all of them at that date.
+    frame2 = frame.withColumn(
+        "household_type", F.when(F.col("person_id") == 3, None).otherwise(F.col("household_type"))
+    )
+    wide = as_dict(household_wide(frame2, rules), ["household_type"])
+    assert wide == {1: ("3",), 2: (None,), 3: (None,)}
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("MF"),
+            st.sampled_from([20, 30, 40]),
+            st.sampled_from("AB"),
+            st.sampled_from("12"),
+        ),
+        min_size=6,
+        max_size=16,
+    ),
+    st.sampled_from([2, 3]),
+)
+def test_treatment_passes_and_never_lowers_anyones_frequency(spark, people, k):
+    rules = rules_for(k=k)
+    rows = [(i, i, s, a, "FL", r, t, "BE") for i, (s, a, r, t) in enumerate(people)]
+    _, frame = keys_of(spark, rows, rules)
+    before = as_dict(score(frame, rules), ["_fk_demographics"])
+    final, rounds, reason = treat_persons(frame, rules, materialise)
+    after = as_dict(score(final, rules), ["_fk_demographics"])
+    assert all(after[p][0] >= before[p][0] for p in before)
+    if not reason:
+        assert min(v[0] for v in after.values()) >= k
+    assert rounds[0].phase == "start"
+
+
+def test_a_household_below_k_loses_its_type_then_its_members_ages(spark):
+    hh = Scenario("h", "household", keys=["household_type"], member_keys=["sex", "age_class"])
+    rules = rules_for(k=2, scenarios={"household": hh})
+    rows = [
+        (1, 1, "M", 30, "FL", "A", "3", "BE"),
+        (2, 1, "F", 30, "FL", "A", "3", "BE"),
+        (3, 2, "M", 30, "FL", "A", "2", "BE"),
+        (4, 2, "F", 30, "FL", "A", "2", "BE"),
+        (5, 3, "M", 60, "FL", "A", "2", "BE"),
+        (6, 3, "F", 30, "FL", "A", "2", "BE"),
+    ]
+    _, frame = keys_of(spark, rows, rules)
+    final, rounds, reason = treat_persons(frame, rules, materialise)
+    assert reason == "" and rounds[-1].below_k == {"household": 0}
+    got = as_dict(final, ["household_type", "age_class"])
+    assert got[1][0] is None and got[2][0] is None  # household 1 lost its type first
+
+
+def test_a_scenario_that_cannot_pass_says_so(spark):
+    rules = rules_for(k=3, suppress_household=False)
+    rows = [(1, 1, "M", 30, "FL", "A", "9", "BE"), (2, 2, "M", 30, "FL", "A", "1", "BE")]
+    _, frame = keys_of(spark, rows, rules)
+    _, _, reason = treat_persons(frame, rules, materialise)
+    assert "no key left" in reason
+
+
+# --- global recoding ----------------------------------------------------------------------
+
+
+def test_the_lattice_takes_the_least_loss_within_the_suppression_limit(spark):
+    # Ages 30-39 and 60-69 in 5-year classes make cells of 2 (below k = 4); in 20-year
+    # classes two cells of 4 are left: the only node within a limit of 0.
+    rules = rules_for(k=4, limit=0.0)
+    ages = [30, 35, 30, 35, 60, 65, 60, 65]
+    rows = [(i, i, "M", a, "FL", "A", "1", "BE") for i, a in enumerate(ages)]
+    ref = reference(spark, rows)
+    levels, nodes = choose_levels(ref, no_events(ref), rules, "unused")
+    assert levels["age_class"] == 1
+    assert [n.chosen for n in nodes] == [False, True]
+    assert nodes[0].loss == 0 and nodes[1].loss == 0.5  # 2 bits of entropy to 1
+    # With a limit of 100 %, the finest node is enough.
+    loose = rules_for(k=4, limit=1.0)
+    assert choose_levels(ref, no_events(ref), loose, "unused")[0]["age_class"] == 0
+
+
+# --- masks: a suppressed value does not come back ------------------------------------------
+
+
+YEARLY = (
+    "population int, year int, person_id long, household_id long, residence string, "
+    "household_type string, household_position string, nationality string"
+)
+
+
+def test_masks_hide_the_value_in_every_year_it_held_and_in_the_household(spark):
+    rules = rules_for(k=2)
+    rows = [(1, 10, "M", 30, "EU", "A", "3", "EU"), (2, 10, "F", 30, "FL", "A", "3", "BE")]
+    ref, recoded = keys_of(spark, rows, rules)
+    final = recoded.withColumn(
+        "residence", F.when(F.col("person_id") == 1, None).otherwise(F.col("residence"))
+    ).withColumn(
+        "household_type", F.when(F.col("person_id") == 1, None).otherwise(F.col("household_type"))
+    )
+    final = final.withColumn(
+        "nationality", F.when(F.col("person_id") == 1, None).otherwise(F.col("nationality"))
+    )
+    yearly = spark.createDataFrame(
+        [
+            (2016, 2016, 1, 10, "A", "3", "pos3", "EU"),
+            (2016, 2017, 1, 10, "A", "3", "pos3", "EU"),  # same residence: hidden too
+            (2016, 2018, 1, 11, "B", "1", "pos1", "BE"),  # moved, another type: kept
+            (2016, 2016, 2, 10, "A", "3", "pos3", "BE"),  # household member: type hidden
+            (2016, 2019, 2, 12, "A", "3", "pos3", "BE"),
+        ],
+        YEARLY,
+    )
+    person_mask, yearly_mask = masks(recoded, final, yearly, ref, rules, "unused", {})
+    people = {r["person_id"]: r.asDict() for r in person_mask.collect()}
+    assert people[1]["_null_place_of_birth"] and people[1]["_null_origin"]  # ghosts
+    assert not people[2]["_null_place_of_birth"]
+    got = {
+        (r["person_id"], r["year"]): (
+            r["_null_residence"],
+            r["_null_household_type"],
+            r["_null_household_position"],
+            r["_null_nationality"],
+        )
+        for r in yearly_mask.collect()
+    }
+    assert got[(1, 2016)] == (True, True, True, True)
+    assert got[(1, 2017)] == (True, True, True, True)
+    assert (1, 2018) not in got
+    assert got[(2, 2016)] == (False, True, True, False)  # the household's type, not hers
+    assert (2, 2019) not in got
+
+
+def test_events_name_the_year_and_kind_of_the_end(spark, repo):
+    rules = load_rules(repo / "conf")
+    persons = spark.createDataFrame(
+        [
+            (2016, 1, 2019, "Y", None),
+            (2016, 2, 2020, "N", "left_household"),
+            (2016, 3, 2021, "N", None),
+            (2016, 4, 2024, "N", None),
+        ],
+        "population int, person_id long, last_year int, moved_out string, _end_reason string",
+    )
+    got = {
+        r["person_id"]: r[EVENT] for r in event_key(persons, rules, repo / "conf", 2024).collect()
+    }
+    assert got == {1: "2019:moved_out", 2: "2020:left_household", 3: "2021:ended", 4: "none"}
+
+
+# --- row scenarios ------------------------------------------------------------------------
+
+
+def test_rows_below_k_lose_their_least_important_column(spark):
+    df = spark.createDataFrame(
+        [
+            (2016, "2019Q1", "S1", "ANT"),
+            (2016, "2019Q1", "S1", "ANT"),
+            (2016, "2019Q1", "S2", "LIM"),
+        ],
+        "population int, start_quarter string, sector string, workplace_province string",
+    )
+    cols = ["start_quarter", "sector", "workplace_province"]
+    out, history, why = treat_rows(df, cols, 2, materialise, 10)
+    assert why == "" and history[0] == 1 and history[-1] == 0
+    # The unique row needs two values gone (either alone leaves it unique): the least
+    # important first, the province, then the sector.
+    rows = sorted((r["sector"] or "", r["workplace_province"] or "") for r in out.collect())
+    assert rows == [("", ""), ("S1", "ANT"), ("S1", "ANT")]
+
+
+# --- the rules ----------------------------------------------------------------------------
+
+
+def test_rules_refuse_a_broken_model_or_hierarchy(tmp_path, repo):
+    text = (repo / "conf" / "release.yaml").read_text()
+    (tmp_path / "codes").symlink_to(repo / "conf" / "codes")
+    cases = [
+        (
+            text.replace("- {width: 10, lowest: 15, top: 75}", "- {width: 7, lowest: 15, top: 71}"),
+            r"hierarchies.age.*merge whole classes",
+        ),
+        (text.replace("education_level]\n", "education_levle]\n", 1), "education_levle"),
+        (
+            text.replace("demobel.household_position", "demobel.household_positoin"),
+            "household_positoin",
+        ),
+        (text.replace("    age_class: 1       #", "    age_class: 7       #"), "beyond"),
+    ]
+    for bad, message in cases:
+        assert bad != text, message
+        (tmp_path / "release.yaml").write_text(bad)
+        with pytest.raises(ConfigError, match=message):
+            load_rules(tmp_path)
