@@ -4,11 +4,13 @@ Usage: ./spark-submit.sh release [--root DIR] [--conf FILE] [--release-id ID]
                                  [--corrected-rerelease REASON]
 
 Reads ROOT/trusted/pseudonymised/, classes every variable by the rules of conf/release.yaml,
-counts the quasi-identifiers' combinations per population and year and across the years
-(sdcMicro's measures, k from conf/release.yaml), recodes and suppresses until no record is in
-a cell below k, and only then writes ROOT/release/<release-id>/: Delta tables, dictionary.md,
-scra/scra_report.html and manifest.json. A refused release writes nothing there, names the
-offending key combinations and exits 2; its report is in ROOT/trusted/scra/<release-id>/.
+checks every scenario of the intruder model written there (sdcMicro's measures; persons,
+households and VDAB rows, k from conf/release.yaml), recodes on the least-loss levels and
+suppresses by importance until every scenario passes, and only then writes
+ROOT/release/<release-id>/: Delta tables, dictionary.md, scra/scra_report.html and
+manifest.json. A refused release (a scenario fails, or a key would lose more than
+max_suppressed_share) writes nothing there, names the scenarios and exits 2; its report is
+in ROOT/trusted/scra/<release-id>/.
 The default release id is release-YYYYMMDD (with -2, -3... when it exists). Only what
 conf/authorisation.yaml (deliberation 26/050) authorises is released, checked on the config
 and again on the written tables. The study is one-off (§7): after the purge a release is

@@ -531,7 +531,9 @@ def test_a_rule_learned_from_the_release_derives_a_suppressed_value():
         ("EU", "EU"),
     ]
     # 19 of 20: purity 0.95; a purity of 0.96 asked: no rule from EU
-    assert learn_rules(predictors, targets, min_support=10, min_purity=0.96)["value"].tolist() == ["BE"]
+    assert learn_rules(predictors, targets, min_support=10, min_purity=0.96)["value"].tolist() == [
+        "BE"
+    ]
     assert learn_rules(predictors, targets, min_support=21).empty
     gone = pd.DataFrame({"population": [2016, 2016], "person_id": [3, 25]})
     gone["original"] = persons.set_index("person_id").loc[[3, 25], "place_of_birth"].tolist()

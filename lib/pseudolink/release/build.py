@@ -174,8 +174,8 @@ def event_key(persons: DataFrame, rules: ReleaseRules, conf_dir: Path | str, las
 def column_value(
     name: str, table: TableRule, rules: ReleaseRules, conf_dir: Path | str, levels: dict[str, int]
 ) -> Column:
-    """A released column: its source, classed at its level (a quasi-identifier's level may
-    have been raised by the treatment), with its comment as column metadata."""
+    """A released column: its source, classed at its level (a key's level may have been
+    raised by global recoding), with its comment as column metadata."""
     rule = table.columns[name]
     value = F.col(rule.source or name)
     if rule.hierarchy:

@@ -3,8 +3,8 @@
 Definitions follow sdcMicro (sdcTools/sdcMicro: R/freqCalc.r, R/indivRisk.R,
 R/measure_risk.R) for a release of whole populations, without sampling weights:
 
-- **fk**: the number of records of the record's group (population and year) whose key
-  combination (the quasi-identifiers) matches the record's (:func:`frequencies`).
+- **fk**: the number of records of the record's group (``by``: a population, or a
+  population and year) whose key combination matches the record's (:func:`frequencies`).
 - **Missing values** match every category (sdcMicro's convention, with its default
   alpha = 1): record j counts for record i when, on every key, the two are equal or one
   of them is missing. So a complete record also counts the compatible records with
