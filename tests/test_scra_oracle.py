@@ -51,7 +51,8 @@ UNIT = ["population", "person_id"]
 LAST_YEAR = 2024
 NO_EVENT = "none"
 NULL = "<missing>"  # a missing value as its own category (household scenario)
-CHUNK = 2000  # rows of the n x n match matrix built at once
+CHUNK = 2000  # rows of the m x m match matrix built at once (m: distinct combinations)
+MATRIX_CELLS = 20_000_000  # at most this many cells of it at once (memory)
 PERSON_YEAR_TABLES = ("demobel", "census")
 # Released columns that only number things: never a predictor of a key.
 ID_COLUMNS = {"population", "year", "person_id", "household_id", "reference_person_id"}
@@ -120,19 +121,27 @@ def as_none(series: pd.Series) -> pd.Series:
 
 def fk_with_wildcards(frame: pd.DataFrame, keys: list[str], chunk: int = CHUNK) -> np.ndarray:
     """Per row: the rows of ``frame`` (itself included) that match it on every key, a
-    missing value matching every category. Pairwise, vectorised: an n x n boolean matrix
-    per key, built ``chunk`` rows at a time."""
+    missing value matching every category. Pairwise, vectorised, over the distinct key
+    combinations weighted by how many rows have each (the same count, far fewer pairs):
+    a boolean matrix per key, built ``chunk`` combinations at a time."""
     n = len(frame)
-    codes = [pd.factorize(text(frame[key]), use_na_sentinel=True)[0] for key in keys]
-    counts = np.zeros(n, dtype=np.int64)
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        match = np.ones((stop - start, n), dtype=bool)
-        for c in codes:
-            mine, theirs = c[start:stop, None], c[None, :]
+    if n == 0 or not keys:
+        return np.full(n, n, dtype=np.int64)
+    codes = np.column_stack(
+        [pd.factorize(text(frame[key]), use_na_sentinel=True)[0] for key in keys]
+    )
+    combos, row_combo, weight = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    m = len(combos)
+    per_combo = np.zeros(m, dtype=np.int64)
+    chunk = max(1, min(chunk, MATRIX_CELLS // m))
+    for start in range(0, m, chunk):
+        stop = min(start + chunk, m)
+        match = np.ones((stop - start, m), dtype=bool)
+        for j in range(codes.shape[1]):
+            mine, theirs = combos[start:stop, j, None], combos[None, :, j]
             match &= (mine == theirs) | (mine < 0) | (theirs < 0)
-        counts[start:stop] = match.sum(axis=1)
-    return counts
+        per_combo[start:stop] = match @ weight
+    return per_combo[np.ravel(row_combo)]
 
 
 def fk_per_population(frame: pd.DataFrame, keys: list[str], chunk: int = CHUNK) -> pd.Series:
