@@ -37,11 +37,22 @@ def main(argv: list[str] | None = None) -> int:
     spark = notebook_spark("pseudolink-recount")
     spark.sparkContext.setLogLevel("ERROR")
 
-    def load(name: str):
-        return spark.read.format("delta").load(str(folder / name)).toPandas()
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    key_tables = oracle.key_tables(model)
+
+    def load(name: str, wanted: set[str] | None = None):
+        """A released table as pandas; for the annual tables only the identifiers and the
+        keys released there (they are wide and long)."""
+        df = spark.read.format("delta").load(str(folder / name))
+        if wanted is not None:
+            df = df.select(*[c for c in df.columns if c in wanted])
+        return df.toPandas()
 
     started = time.monotonic()
-    tables = {n: load(n) for n in ("persons", "demobel", "census", "household_membership")}
+    tables = {n: load(n) for n in ("persons", "household_membership")}
+    for name in oracle.PERSON_YEAR_TABLES:
+        keys = {k for k, t in key_tables.items() if t == name}
+        tables[name] = load(name, set(oracle.ID_COLUMNS) | keys)
     annual = oracle.annual_of(tables)
     print(f"read in {time.monotonic() - started:.1f} s: {len(tables['persons']):,} persons rows")
     failed = False
@@ -53,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         k = sc["k"]
         if sc["unit"] == "person":
             keys = list(sc["keys"])
-            frame = oracle.person_frame(tables["persons"], annual, keys, oracle.key_tables(model))
+            frame = oracle.person_frame(tables["persons"], annual, keys, key_tables)
             if sc.get("event"):
                 frame["_event"] = oracle.event_key(
                     tables["persons"], tables["household_membership"]
@@ -66,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                 annual,
                 list(sc["keys"]),
                 list(sc["member_keys"]),
-                oracle.key_tables(model),
+                key_tables,
             )
             parts = {"households": (households, oracle.household_counts(households))}
         else:
