@@ -267,22 +267,6 @@ def test_the_lattice_takes_the_least_loss_within_the_suppression_limit(spark):
     assert choose_levels(ref, no_events(ref), loose, "unused")[0]["age_class"] == 0
 
 
-def test_when_the_coarsest_node_misses_the_limit_the_finer_nodes_are_not_evaluated(spark):
-    # In the coarser classes 3 persons (60-79) are still below k = 4: no finer node can do
-    # better (coarsening only merges cells), so the coarsest is taken and the finest is
-    # never counted.
-    rules = rules_for(k=4, limit=0.0)
-    ages = [30, 35, 30, 35, 60, 65, 60]
-    rows = [(i, i, "M", a, "FL", "A", "1", "BE") for i, a in enumerate(ages)]
-    ref = reference(spark, rows)
-    seen: list[str] = []
-    levels, nodes = choose_levels(ref, no_events(ref), rules, "unused", seen.append)
-    assert levels["age_class"] == 1
-    assert [n.chosen for n in nodes] == [False, True]
-    assert nodes[1].persons_below_k == 3 and nodes[0].persons_below_k is None
-    assert len(seen) == 1
-
-
 # --- masks: a suppressed value does not come back ------------------------------------------
 
 

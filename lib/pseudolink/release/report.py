@@ -334,11 +334,9 @@ def _lattice(s: Mapping[str, Any]) -> str:
             f"<td>{'chosen' if chosen else ''}</td></tr>"
         )
     note = (
-        '<p class="note">In the order of loss. Loss: the mean over the recoded keys of '
+        '<p class="note">In the order evaluated. Loss: the mean over the recoded keys of '
         "1 &minus; H(level)/H(start); persons below k in a person scenario before local "
-        "suppression, and their share of the persons. A node without a count was not "
-        "evaluated: the coarsest nodes missed the limit, and a finer node never has fewer "
-        "persons below k (coarsening only merges cells).</p>"
+        "suppression, and their share of the persons.</p>"
     )
     return f"<table>{head}{''.join(rows)}</table>{note}"
 

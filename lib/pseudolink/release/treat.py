@@ -14,11 +14,7 @@ value (:func:`masks`).
    1 - H(level) / H(start) (H: the entropy of the key's classes). Nodes are evaluated in
    order of loss; the first leaving at most ``suppression_limit`` of the persons below k in
    a person scenario is taken (none does: the one leaving the fewest). A level leaving
-   fewer than two classes is never chosen. The maximal nodes (no other node coarser in
-   every key) are evaluated first: a coarser class only merges cells and a missing value
-   matches every class, so no node has fewer persons below k than the maximal node above
-   it. When every maximal node misses the limit, so does every node, and the maximal node
-   with the fewest is taken without evaluating the rest.
+   fewer than two classes is never chosen.
 2. **Local suppression** (:func:`suppress_cells`), as sdcMicro's ``localSuppression`` with
    ``importance``: per key combination below k, for each suppressible key still present,
    the number of records that would share the combination without it (``fk`` without the
@@ -222,13 +218,9 @@ def choose_levels(
             for q in recodable
         ) / len(recodable)
         nodes.append(Node(levels, round(loss, 4)))
-    if not nodes:
-        return start, []
     nodes.sort(key=lambda n: n.loss)
-
-    def evaluate(node: Node) -> Node:
-        if node.share is not None:
-            return node
+    total = None
+    for node in nodes:
         frame = person_keys(reference, events, rules, conf_dir, node.levels)
         scored = score(frame, rules)
         small = reduce(
@@ -243,30 +235,12 @@ def choose_levels(
         node.persons_below_k, node.share = int(row["small"] or 0), (row["small"] or 0) / total
         shown = ", ".join(f"{q} {node.levels[q]}" for q in recodable)
         log(f"SCRA: levels {shown}: {node.persons_below_k} persons below k (loss {node.loss})")
-        return node
-
-    limit = rules.recoding.suppression_limit
-    tops = [evaluate(n) for n in maximal(nodes, recodable)]
-    if tops and all(n.share > limit for n in tops):  # type: ignore[operator]
-        best = min(tops, key=lambda n: (n.persons_below_k, n.loss))
-        best.chosen = True
-        return best.levels, nodes
-    for node in nodes:
-        if evaluate(node).share <= limit:  # type: ignore[operator]
+        if node.share <= rules.recoding.suppression_limit:
             node.chosen = True
             return node.levels, nodes
     best = min((n for n in nodes if n.share is not None), key=lambda n: (n.persons_below_k, n.loss))
     best.chosen = True
     return best.levels, nodes
-
-
-def maximal(nodes: list[Node], keys: list[str]) -> list[Node]:
-    """The nodes no other node is at least as coarse as in every key (and coarser in one)."""
-
-    def above(a: Node, b: Node) -> bool:
-        return a is not b and all(a.levels[q] >= b.levels[q] for q in keys)
-
-    return [n for n in nodes if not any(above(m, n) for m in nodes)]
 
 
 # --- local suppression --------------------------------------------------------------------
