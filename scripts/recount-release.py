@@ -36,7 +36,6 @@ def main(argv: list[str] | None = None) -> int:
     skipped = scra.get("profile", {}).get("skipped_scenarios", [])
     spark = notebook_spark("pseudolink-recount")
     spark.sparkContext.setLogLevel("ERROR")
-
     spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
     key_tables = oracle.key_tables(model)
 
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parts = {}
             for table, columns in sc["tables"].items():
-                frame = load(table)
+                frame = load(table, {"population", *columns})
                 parts[table] = (frame, oracle.fk_per_population(frame, list(columns)))
         for what, (frame, counts) in parts.items():
             for population, fk in counts.groupby(frame["population"]):
