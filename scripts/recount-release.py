@@ -65,10 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             keys = list(sc["keys"])
             frame = oracle.person_frame(tables["persons"], annual, keys, key_tables)
             if sc.get("event"):
-                frame["_event"] = oracle.event_key(
-                    tables["persons"], tables["household_membership"]
-                )
-                keys.append("_event")
+                events = oracle.event_key(tables["persons"], tables["household_membership"])
+                frame[["_event", "_event_kind"]] = events
+                keys += ["_event", "_event_kind"]
             parts = {"persons": (frame, oracle.fk_per_population(frame, keys))}
         elif sc["unit"] == "household":
             households = oracle.household_frame(

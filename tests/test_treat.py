@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from pseudolink.errors import ConfigError
-from pseudolink.release.build import EVENT, event_key
+from pseudolink.release.build import EVENT, EVENT_KIND, event_key, hidden_moves
 from pseudolink.release.rules import (
     ColumnRule,
     Hierarchy,
@@ -26,6 +26,8 @@ from pseudolink.release.scra import frequencies
 from pseudolink.release.treat import (
     Candidate,
     choose_levels,
+    events_wide,
+    follow_fixed,
     household_wide,
     masks,
     person_keys,
@@ -117,7 +119,9 @@ def reference(spark, rows):
 
 
 def no_events(ref):
-    return ref.select("population", "person_id", F.lit("none").alias(EVENT))
+    return ref.select(
+        "population", "person_id", F.lit("none").alias(EVENT), F.lit("none").alias(EVENT_KIND)
+    )
 
 
 def materialise(df):
@@ -330,9 +334,77 @@ def test_events_name_the_year_and_kind_of_the_end(spark, repo):
         "population int, person_id long, last_year int, moved_out string, _end_reason string",
     )
     got = {
-        r["person_id"]: r[EVENT] for r in event_key(persons, rules, repo / "conf", 2024).collect()
+        r["person_id"]: (r[EVENT], r[EVENT_KIND])
+        for r in event_key(persons, rules, repo / "conf", 2024).collect()
     }
-    assert got == {1: "2019:moved_out", 2: "2020:left_household", 3: "2021:ended", 4: "none"}
+    assert got == {
+        1: ("2019", "moved_out"),
+        2: ("2020", "left_household"),
+        3: ("2021", "ended"),
+        4: ("none", "none"),
+    }
+
+
+def test_the_kind_of_an_end_is_suppressed_with_the_household_and_its_moves(spark):
+    # Persons 8 and 9 (one household) are the only ones who moved out in 2019; 1-5 ended
+    # that year; 7 (their household) and 10-13 are followed on. At k = 5, with the kind the
+    # least important key, the kinds of 8 and 9 go (not their sex or age); 7 keeps "none".
+    keys = {"sex": KeyRule("persons", importance=1), "age_class": KeyRule("persons", 2)}
+    sc = Scenario("e", "person", keys=["sex", "age_class"], event=True, event_importance=9)
+    rules = rules_for(k=5, scenarios={"events": sc})
+    rules = ReleaseRules(**{**rules.__dict__, "keys": keys})
+    alone = [(p, 100 + p, "M", 30, "FL", "A", "1", "BE") for p in (1, 2, 3, 4, 5, 10, 11, 12, 13)]
+    ref = reference(spark, alone + [(p, 50, "M", 30, "FL", "A", "1", "BE") for p in (7, 8, 9)])
+    kinds = {p: ("2019", "ended") for p in (1, 2, 3, 4, 5)}
+    kinds |= {p: ("none", "none") for p in (7, 10, 11, 12, 13)}
+    kinds |= {8: ("2019", "moved_out"), 9: ("2019", "moved_out")}
+    events = spark.createDataFrame(
+        [(2016, p, y, k) for p, (y, k) in kinds.items()],
+        f"population int, person_id long, {EVENT} string, {EVENT_KIND} string",
+    )
+    recoded = person_keys(ref, events, rules, "unused", {"age_class": 0})
+    final, rounds, reason = treat_persons(recoded, rules, materialise)
+    got = as_dict(final, ["sex", "age_class", EVENT_KIND])
+    assert reason == "" and rounds[-1].below_k == {"events": 0}
+    assert got[9] == ("M", "30-34", None) and got[8] == ("M", "30-34", None)
+    assert got[7] == ("M", "30-34", "none") and got[1] == ("M", "30-34", "ended")
+    # One member's kind gone: gone for every member whose follow-up ended that year.
+    one = recoded.withColumn(
+        EVENT_KIND, F.when(F.col("person_id") == 9, None).otherwise(F.col(EVENT_KIND))
+    )
+    wide = as_dict(events_wide(one), [EVENT_KIND])
+    assert wide[8] == (None,) and wide[7] == ("none",) and wide[1] == ("ended",)
+    # The release: moved_out and the end reasons go, and so do their moves and those of
+    # anyone who moved with them (same household and year).
+    no_years = ref.limit(0).select("population", "ref_year", "person_id", "household_id")
+    person_mask, _ = masks(
+        recoded, final, no_years.withColumnRenamed("ref_year", "year"), ref, rules, "unused", {}
+    )
+    rows = person_mask.collect()
+    assert {r["person_id"] for r in rows if r["_null_moved_out"]} == {8, 9}
+    assert all(r["_null_end_reason"] == r["_null_moved_out"] for r in rows)
+    moves = spark.createDataFrame(
+        [(2016, 9, 50, 2019), (2016, 6, 50, 2019), (2016, 5, 60, 2019), (2016, 4, 50, 2017)],
+        "population int, person_id long, household_id long, move_year int",
+    )
+    assert {r["person_id"] for r in hidden_moves(moves, person_mask).collect()} == {4, 5}
+
+
+def test_a_fixed_value_goes_with_the_key_that_gives_it(spark):
+    # Education U (not applicable) is every child's: it gives the age class back, so it is
+    # missing wherever the age class is; another education, or U with the age, stays.
+    rules = ReleaseRules(
+        keys={
+            "age_class": KeyRule("persons", importance=2),
+            "education_level": KeyRule("census", importance=8, fixed={"U": "age_class"}),
+        }
+    )
+    frame = spark.createDataFrame(
+        [(1, None, "U"), (2, "0-4", "U"), (3, None, "L"), (4, None, None)],
+        "person_id long, age_class string, education_level string",
+    )
+    got = as_dict(follow_fixed(frame, rules), ["education_level"])
+    assert got == {1: (None,), 2: ("U",), 3: ("L",), 4: (None,)}
 
 
 # --- row scenarios ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
 from pseudolink.release.verify import Release, person_frame, recheck, scra_tables
 
@@ -131,14 +132,29 @@ def test_person_frame_takes_the_first_year_followed(release: Release) -> None:
     assert len(rows) == 6
     assert rows[3]["residence"] == "A" and rows[5]["residence"] == "B"
     assert rows[5]["ref_year"] == 2017 and rows[5]["household_id"] == 3
-    assert {p: r["_event"] for p, r in rows.items()} == {
-        1: "none",
-        2: "2019:moved_out",
-        3: "none",
-        4: "2020:left_household",
-        5: "none",
-        6: "none",
+    assert {p: (r["_event"], r["_event_kind"]) for p, r in rows.items()} == {
+        1: ("none", "none"),
+        2: ("2019", "moved_out"),
+        3: ("none", "none"),
+        4: ("2020", "left_household"),
+        5: ("none", "none"),
+        6: ("none", "none"),
     }
+    # moved_out missing: the kind was suppressed, and matches every kind of its year
+    hidden = Release(
+        "memory",
+        {},
+        {
+            **release.tables,
+            "persons": release.tables["persons"].withColumn(
+                "moved_out", F.when(F.col("person_id") != 2, F.col("moved_out"))
+            ),
+        },
+    )
+    kinds = {
+        r["person_id"]: r["_event_kind"] for r in person_frame(hidden, ["sex"], True).collect()
+    }
+    assert kinds[2] is None and kinds[4] == "left_household"
 
 
 def test_recheck_counts_every_scenario(release: Release) -> None:

@@ -169,6 +169,7 @@ def _family_events(block: Block, hh: Household, year: int) -> None:
         child = block.new_person(rng.choice("MF"), when, region=hh.region)
         child.enter = when
         child.origin = "1" if ref.origin == "1" else "2"
+        block.born_here_to(child, ref)
         block.join(child, hh, "04")
         _event(block, child, when, "BIRTH", "", hh.municipality)
     # Young adults leave the parental home.

@@ -45,6 +45,9 @@ EMIGRATION_RATE = 0.004  # household leaves for abroad
 STRUCK_OFF_RATE = 0.0015  # person struck off ex officio (unknown)
 ARRIVAL_RATE = 0.009  # arriving households per resident, per year
 NATURALISATION_RATE = 0.04  # foreigners resident 5+ years
+# A child born in Belgium to a foreign parent keeps that parent's nationality this often
+# (Belgian nationality comes at birth only when a parent was born here, or by declaration).
+BORN_HERE_FOREIGN_SHARE = 0.5
 
 # Share of persons with a BIS number rather than a national register number, and the
 # share of those with an unknown day or month of birth.

@@ -182,6 +182,12 @@ class Block:
         self.persons.append(p)
         return p
 
+    def born_here_to(self, child: Person, parent: Person) -> None:
+        """A child born in Belgium to a foreign parent may keep the parent's nationality."""
+        if parent.cur_nat != "BE" and self.rng.random() < P.BORN_HERE_FOREIGN_SHARE:
+            child.first_nat = child.cur_nat = parent.cur_nat
+            child.origin = parent.origin  # 3 (EU) or 4 (outside the EU), as the parent's
+
     # -- households ----------------------------------------------------------------------
     def new_household(self, region: str) -> Household:
         rng = self.rng
@@ -250,6 +256,7 @@ class Block:
                     )
                     if foreign and age <= 5:
                         child.origin = "2"
+                        self.born_here_to(child, ref)
                     self.join(child, hh, "04")
             if kind == "other":
                 for _ in range(rng.randint(1, 2)):

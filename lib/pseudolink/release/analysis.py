@@ -15,8 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
-from pseudolink.release.build import ROW_KEY, event_key, key_column, masked, release_frame
+from pseudolink.release.build import (
+    EVENT_KIND,
+    NO_EVENT,
+    ROW_KEY,
+    event_key,
+    key_column,
+    masked,
+    release_frame,
+)
 from pseudolink.release.hierarchy import describe
 from pseudolink.release.rules import ReleaseRules
 from pseudolink.release.treat import (
@@ -144,7 +153,10 @@ def analyse(
         "keys": per_key,
         "information_loss": mean_loss(per_key),
         "max_suppressed_share": rules.max_suppressed_share,
-        "transitions": transition_figures(yearly, yearly_mask, rules, conf_dir, levels),
+        "transitions": {
+            **transition_figures(yearly, yearly_mask, rules, conf_dir, levels),
+            **end_figures(recoded, final),
+        },
         "household_risk": (
             {
                 "scenario": demographics,
@@ -167,6 +179,16 @@ def analyse(
     out.passed = not problems
     out.reason = "; ".join(problems)
     return out
+
+
+def end_figures(recoded: DataFrame, final: DataFrame) -> dict:
+    """The ends of follow-up whose kind (moved out, left the household, ended) is released:
+    persons with an end before and with its kind still shown after treatment."""
+    ended = F.col(EVENT_KIND).isNotNull() & (F.col(EVENT_KIND) != F.lit(NO_EVENT))
+    before = recoded.filter(ended).count()
+    after = final.filter(ended).count()
+    kept = round(after / before, 4) if before else 1.0
+    return {"end_of_follow_up_kind": {"before": before, "after": after, "kept": kept}}
 
 
 def frames_of(frames: dict[str, DataFrame], rules: ReleaseRules) -> set[str]:

@@ -58,8 +58,9 @@ PERSON_SOURCES = {
     "year_of_arrival": "census",
 }
 AGE, AGE_AT_REFERENCE = "age", "age_at_reference"
-EVENT = "_event"  # the events scenario's key: year and kind of the end of follow-up
-NO_EVENT = "none"
+EVENT = "_event"  # the events scenario's keys: the year of the end of follow-up,
+EVENT_KIND = "_event_kind"  # and its kind (moved_out, left_household, ended): suppressible
+NO_EVENT = "none"  # both, when followed to the last year
 ROW_KEY = ["population", "year", "person_id"]
 
 
@@ -154,9 +155,9 @@ def persons_frame(
 
 
 def event_key(persons: DataFrame, rules: ReleaseRules, conf_dir: Path | str, last_year: int):
-    """Per person: ``_event``, the year and kind of the end of follow-up as released
-    (``2019:moved_out``, ``2020:left_household``, ``2021:ended``), ``none`` when followed
-    to ``last_year``."""
+    """Per person: ``_event``, the year of the end of follow-up, and ``_event_kind``, its
+    kind as released (``moved_out``, ``left_household``, ``ended``); both ``none`` when
+    followed to ``last_year``."""
     rule = rules.tables["household_membership"].columns["end_reason"]
     reason = F.col("_end_reason")
     if rule.hierarchy:
@@ -164,11 +165,28 @@ def event_key(persons: DataFrame, rules: ReleaseRules, conf_dir: Path | str, las
     kind = F.when(F.col("moved_out") == YES, F.lit("moved_out")).otherwise(
         F.coalesce(reason, F.lit("ended"))
     )
-    event = F.when(
-        F.col("last_year") < F.lit(last_year),
-        F.concat(F.col("last_year").cast("string"), F.lit(":"), kind),
-    ).otherwise(F.lit(NO_EVENT))
-    return persons.select("population", "person_id", event.alias(EVENT))
+    ended = F.col("last_year") < F.lit(last_year)
+    return persons.select(
+        "population",
+        "person_id",
+        F.when(ended, F.col("last_year").cast("string")).otherwise(F.lit(NO_EVENT)).alias(EVENT),
+        F.when(ended, kind).otherwise(F.lit(NO_EVENT)).alias(EVENT_KIND),
+    )
+
+
+def hidden_moves(moves: DataFrame, person_mask: DataFrame) -> DataFrame:
+    """The released ``moves`` without the rows of a person whose kind of end of follow-up
+    is suppressed (``_null_moved_out``), nor those of the household that moved with them
+    (same household and year), which would give it back."""
+    if "_null_moved_out" not in person_mask.columns:
+        return moves
+    key = ["population", "person_id"]
+    hidden = person_mask.filter(F.col("_null_moved_out")).select(*key)
+    theirs = moves.join(hidden, key, "left_semi").select("population", "household_id", "move_year")
+    kept = moves.join(hidden, key, "left_anti").join(
+        theirs.distinct(), ["population", "household_id", "move_year"], "left_anti"
+    )
+    return kept.select(*[F.col(f.name).alias(f.name, metadata=f.metadata) for f in moves.schema])
 
 
 def column_value(

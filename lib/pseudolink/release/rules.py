@@ -82,7 +82,9 @@ class KeyRule:
     suppress: bool = True  # False: never suppressed locally
     household: bool = False  # the household's value: suppressed for all its members
     ghosts: list[str] = field(default_factory=list)  # "table.column": suppressed with the key
-    fixed: list[str] = field(default_factory=list)  # values another key gives: not suppressed
+    # value -> the key that gives it (education U: the age class): never suppressed alone,
+    # suppressed wherever that key is missing, since it would give that key back
+    fixed: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ class Scenario:
     keys: list[str] = field(default_factory=list)  # person, household: key variables
     member_keys: list[str] = field(default_factory=list)  # household: each member's keys
     event: bool = False  # person: plus the year and kind of the end of follow-up
+    # the kind's importance in local suppression (1: the most important key, suppressed
+    # last; 0: after every key, suppressed only where no key lifts the unit to k)
+    event_importance: int = field(default=0, metadata={"min": 0})
     tables: dict[str, list[str]] = field(default_factory=dict)  # row: table -> its columns
     k: int | None = field(default=None, metadata={"min": 1})  # default: the rules' k
 
@@ -283,6 +288,9 @@ def _model_problem(r: ReleaseRules) -> str | None:
                 return f"{where}.ghosts: '{g}' is not a released table.column"
             if table not in ("persons", *PERSON_YEAR_TABLES):
                 return f"{where}.ghosts: '{g}': a ghost lives in persons, demobel or census"
+        for value, by in key.fixed.items():
+            if by not in r.keys or by == name:
+                return f"{where}.fixed.{value}: '{by}' is not another key"
     if not r.scenarios:
         return "scenarios: expected at least one"
     for name, sc in r.scenarios.items():

@@ -22,7 +22,7 @@ from pyspark.sql import types as T
 from pseudolink.config import CohortSettings, to_uri
 from pseudolink.errors import InputError
 from pseudolink.pseudo.check import INSZ_LIKE, RELEASE_COLUMN
-from pseudolink.release.build import EVENT, NO_EVENT, YES
+from pseudolink.release.build import EVENT, EVENT_KIND, NO_EVENT, YES
 from pseudolink.release.rules import Scenario
 from pseudolink.release.scra import frequencies
 from pseudolink.release.treat import household_frequencies
@@ -293,9 +293,10 @@ def person_frame(
     """One row per person and population from the released tables alone: ``household_id``,
     ``ref_year`` (the first year followed) and ``keys``, taken from ``persons`` or else
     from the demobel or census row of the first year followed (a suppressed value is
-    null); with ``event``, ``_event`` as the release job builds it (the year and kind of
-    the end of follow-up: moved out, else the end reason of the last membership, else
-    ended; ``none`` when followed to ``last_year``)."""
+    null); with ``event``, ``_event`` and ``_event_kind`` as the release job builds them
+    (the year and the kind of the end of follow-up: moved out, else the end reason of the
+    last membership, else ended; ``none`` when followed to ``last_year``; the kind is
+    missing where ``moved_out`` is, suppressed)."""
     persons = release.tables[PERSON_TABLE]
     mine = [k for k in keys if k in persons.columns]
     frame = persons.select(
@@ -332,15 +333,21 @@ def person_frame(
         ends = membership.groupBy(
             F.col("population").cast("int").alias("population"), "person_id"
         ).agg(F.max_by("end_reason", "valid_to").alias("_end_reason"))
-        kind = F.when(F.col("moved_out") == YES, F.lit("moved_out")).otherwise(
-            F.coalesce(F.col("_end_reason"), F.lit("ended"))
+        kind = (
+            F.when(F.col("moved_out").isNull(), F.lit(None))
+            .when(F.col("moved_out") == YES, F.lit("moved_out"))
+            .otherwise(F.coalesce(F.col("_end_reason"), F.lit("ended")))
         )
-        value = F.when(
-            F.col("last_year") < F.lit(last_year),
-            F.concat(F.col("last_year").cast("string"), F.lit(":"), kind),
-        ).otherwise(F.lit(NO_EVENT))
-        frame = frame.join(ends, ID, "left").withColumn(EVENT, value)
-    return frame.select(*ID, "household_id", "ref_year", *keys, *([EVENT] if event else []))
+        ended = F.col("last_year") < F.lit(last_year)
+        frame = (
+            frame.join(ends, ID, "left")
+            .withColumn(
+                EVENT, F.when(ended, F.col("last_year").cast("string")).otherwise(F.lit(NO_EVENT))
+            )
+            .withColumn(EVENT_KIND, F.when(ended, kind).otherwise(F.lit(NO_EVENT)))
+        )
+    extra = [EVENT, EVENT_KIND] if event else []
+    return frame.select(*ID, "household_id", "ref_year", *keys, *extra)
 
 
 def recheck(release: Release, scra: dict, last_year: int = LAST_YEAR) -> pd.DataFrame:
@@ -372,7 +379,7 @@ def recheck(release: Release, scra: dict, last_year: int = LAST_YEAR) -> pd.Data
             base = {"scenario": name, "unit": unit, "k": k}
             if unit == "person" and frame is not None:
                 sc_keys = [str(q) for q in sc.get("keys") or []]
-                sc_keys += [EVENT] if sc.get("event") else []
+                sc_keys += [EVENT, EVENT_KIND] if sc.get("event") else []
                 scored = frequencies(frame, sc_keys, by=("population",))
                 counts = _below(scored, "fk", k)
                 summary = _dict(_dict(sc.get("below_k")).get("after"))

@@ -36,6 +36,7 @@ from pseudolink.purged import PURGED_TABLES, purge_state
 from pseudolink.release.analysis import Analysis, analyse
 from pseudolink.release.build import (
     ROW_KEY,
+    hidden_moves,
     masked,
     partition_columns,
     persons_frame,
@@ -360,8 +361,10 @@ def write_release(
             out = release_frame(
                 frames[table.source], table, rules, ctx.config.conf_dir, analysis.levels
             )
-        if name == "persons":
+        if name in ("persons", "household_membership"):
             out = masked(out, analysis.person_mask, ID)
+        elif name == "moves":
+            out = hidden_moves(out, analysis.person_mask)
         elif name in PERSON_YEAR_TABLES:
             out = masked(out, analysis.yearly_mask, ROW_KEY)
         parts = partition_columns(table)
