@@ -20,9 +20,13 @@ value (:func:`masks`).
    the number of records that would share the combination without it (``fk`` without the
    key: exact matches); the least important key that lifts it to k is suppressed, and when
    none does, the key that lifts it most (ties: the least important). A key's ghosts that
-   are keys themselves are suppressed with it. One scenario is treated per round, the first
-   that fails, household scenarios first; rounds go on until every scenario passes,
-   nothing changes, or ``max_rounds``.
+   are keys themselves are suppressed with it; a ``fixed`` value goes with the key that
+   gives it (:func:`follow_fixed`). In the events scenario the kind of the end of
+   follow-up is a candidate too (:func:`event_candidate`), household-wide
+   (:func:`events_wide`). A round treats the failing household scenarios, or, when they
+   pass, every failing person scenario (each leaving alone the units an earlier one
+   changed in the round); rounds go on until every scenario passes, nothing changes, or
+   ``max_rounds``.
 3. The household scenario: a household below k loses its suppressible household keys and
    then its members' ``member_keys``, least important first, for all its members at once
    (so the household's list of that key becomes missing and matches every household).
@@ -123,15 +127,15 @@ def person_scenarios(rules: ReleaseRules) -> dict[str, Scenario]:
     return {n: s for n, s in rules.scenarios.items() if s.unit == "person"}
 
 
-def score(frame: DataFrame, rules: ReleaseRules) -> DataFrame:
-    """``frame`` with ``_fk_<scenario>`` for every person and household scenario (null for
-    a person outside a household scenario's units)."""
+def score(frame: DataFrame, rules: ReleaseRules, households: bool = True) -> DataFrame:
+    """``frame`` with ``_fk_<scenario>`` for every person and (``households``) household
+    scenario (null for a person outside a household scenario's units)."""
     out = frame
     for name, sc in rules.scenarios.items():
         if sc.unit == "person":
             fk = frequencies(out, scenario_keys(sc), by=("population",))
             out = fk.drop("risk").withColumnRenamed("fk", fk_col(name))
-        elif sc.unit == "household":
+        elif sc.unit == "household" and households:
             out = household_frequencies(out, sc, fk_col(name))
     return out
 
@@ -226,7 +230,7 @@ def choose_levels(
     total = None
     for node in nodes:
         frame = person_keys(reference, events, rules, conf_dir, node.levels)
-        scored = score(frame, rules)
+        scored = score(frame, rules, households=False)  # the limit counts person scenarios
         small = reduce(
             lambda a, b: a | b,
             [F.col(fk_col(n)) < rules.scenario_k(n) for n in person_scenarios(rules)],
