@@ -216,7 +216,8 @@ def household_frame(
     population): its keys (the first value present over its members, in person order;
     missing when no member has one), one column per member key with the sorted list of the
     members' values, and ``members`` with the sorted list of their combinations. A list is
-    missing (it then matches every household) only when no member has a value; a partly
+    missing (it then matches every household) only when no member has a value (with two
+    member keys, ``members`` also when one of them is missing for every member); a partly
     missing list keeps NULL as its own category. ``key``: the columns compared."""
     demobel = annual["demobel"]
     rows = demobel.loc[demobel["year"] == demobel["population"], [*UNIT, "year", "household_id"]]
@@ -235,8 +236,11 @@ def household_frame(
             out[key] = present.iloc[0] if len(present) else None
         for m in member_keys:
             out[f"list_{m}"] = None if group[m].isna().all() else listed(group[m].fillna(NULL))
-        everything_missing = group[member_keys].isna().all().all()
-        out["members"] = None if everything_missing else listed(group["_member"])
+        gone = group[member_keys].isna().all()  # per member key: missing for every member
+        # With two member keys, one missing for every member leaves the combinations no
+        # more than the other key's list: they match every household then.
+        redundant = gone.all() or (len(member_keys) == 2 and gone.any())
+        out["members"] = None if redundant else listed(group["_member"])
         return pd.Series(out, dtype=object)
 
     households = rows.groupby(["population", "household_id"]).apply(one, include_groups=False)
@@ -520,7 +524,8 @@ def test_the_household_key_is_whole_with_its_members_multiset():
     assert by_id.loc[10, "household_type"] == "2"
     assert by_id.loc[10, "members"] == "('F', '30-34')|('M', '30-34')"
     assert by_id.loc[30, "list_sex"] is None  # no member's sex: matches every household
-    assert by_id.loc[30, "members"] == f"('{NULL}', '30-34')"
+    # and the combinations then tell no more than the ages: they match every household
+    assert by_id.loc[30, "members"] is None and by_id.loc[30, "list_age_class"] == "30-34"
     # households 10 and 20 share their key (the order of the members does not count);
     # 30 is alone (another size and type)
     assert household_counts(households).tolist() == [2, 2, 1]

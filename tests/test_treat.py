@@ -226,7 +226,11 @@ def test_treatment_passes_and_never_lowers_anyones_frequency(spark, people, k):
     assert rounds[0].phase == "start"
 
 
-def test_a_household_below_k_loses_its_type_then_its_members_ages(spark):
+def test_a_household_below_k_loses_the_key_that_lifts_it(spark):
+    # Every household is unique. Households 1 (type 3) and 2 (type 2, the same members)
+    # match each other without their types: they lose them. Household 3 (M 60, F 30)
+    # matches no household without its type, but household 2 without its ages: its ages
+    # go, its type stays (a type that lifts nothing is not spent).
     hh = Scenario("h", "household", keys=["household_type"], member_keys=["sex", "age_class"])
     rules = rules_for(k=2, scenarios={"household": hh})
     rows = [
@@ -241,7 +245,9 @@ def test_a_household_below_k_loses_its_type_then_its_members_ages(spark):
     final, rounds, reason = treat_persons(frame, rules, materialise)
     assert reason == "" and rounds[-1].below_k == {"household": 0}
     got = as_dict(final, ["household_type", "age_class"])
-    assert got[1][0] is None and got[2][0] is None  # household 1 lost its type first
+    assert got[1] == (None, "30-34") and got[2] == (None, "30-34")
+    assert got[5] == ("2", None) and got[6] == ("2", None)
+    assert got[3] == (None, "30-34") and got[4] == (None, "30-34")
 
 
 def test_a_scenario_that_cannot_pass_says_so(spark):

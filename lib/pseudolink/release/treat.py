@@ -140,13 +140,15 @@ def score(frame: DataFrame, rules: ReleaseRules, households: bool = True) -> Dat
     return out
 
 
-def household_frequencies(frame: DataFrame, sc: Scenario, out: str) -> DataFrame:
-    """``out``: for the persons of a household at the reference date (``ref_year`` =
-    ``population``), the households of the population matching the household on its
-    ``keys`` and on the sorted lists of its members' ``member_keys``: one list per member
-    key and one of the members' combinations. A list is missing (matching every household,
+def household_keys(frame: DataFrame, sc: Scenario, fk: str | None = None) -> DataFrame:
+    """One row per household of the reference date (``ref_year`` = ``population``): its
+    ``keys`` (``_h_<key>``) and, per member key, the sorted list of its members' values
+    (``_m_<key>``), with the sorted list of their combinations (``_m_all``); with ``fk``,
+    the household's value of that column. A list is missing (matching every household,
     as a missing value does) only when the value is missing for every member; a partly
-    missing list is compared as it is (fewer matches: the safe side)."""
+    missing list is compared as it is (fewer matches: the safe side). With two member
+    keys, the combinations are missing too when one of them is missing for every member:
+    they then hold nothing the other key's list does not."""
     at_ref = F.col("ref_year") == F.col("population")
 
     def listed(cols: list[str]) -> Column:
@@ -158,13 +160,27 @@ def household_frequencies(frame: DataFrame, sc: Scenario, out: str) -> DataFrame
     parts = [F.max(k).alias(f"_h_{k}") for k in sc.keys]
     parts += [listed([q]).alias(f"_m_{q}") for q in sc.member_keys]
     if len(sc.member_keys) > 1:
-        parts.append(listed(sc.member_keys).alias("_m_all"))
-    per = frame.filter(at_ref).groupBy("population", "household_id").agg(*parts)
+        combined = listed(sc.member_keys)
+        if len(sc.member_keys) == 2:
+            every = [F.max(F.col(q).isNotNull()) for q in sc.member_keys]
+            combined = F.when(reduce(lambda a, b: a & b, every), combined)
+        parts.append(combined.alias("_m_all"))
+    if fk is not None:
+        parts.append(F.max(fk).alias(fk))
+    return frame.filter(at_ref).groupBy("population", "household_id").agg(*parts)
+
+
+def household_frequencies(frame: DataFrame, sc: Scenario, out: str) -> DataFrame:
+    """``out``: for the persons of a household at the reference date, the households of
+    the population matching the household on its :func:`household_keys` (a missing one
+    matching every value)."""
+    per = household_keys(frame, sc)
     keys = [c for c in per.columns if c.startswith(("_h_", "_m_"))]
     fk = frequencies(per, keys, by=("population",)).select(
         "population", "household_id", F.col("fk").alias(out)
     )
     joined = frame.join(fk, ["population", "household_id"], "left")
+    at_ref = F.col("ref_year") == F.col("population")
     return joined.withColumn(out, F.when(at_ref, F.col(out)))
 
 
@@ -281,17 +297,16 @@ def event_candidate(sc: Scenario) -> Candidate:
     return Candidate(EVENT_KIND, sc.event_importance, (EVENT_KIND,), (NO_EVENT,))
 
 
-def suppress_cells(
+def choose(
     scored: DataFrame,
     keys: list[str],
     candidates: list[Candidate],
     fk: str,
     k: int,
     by: tuple[str, ...] = ("population",),
-) -> tuple[DataFrame, Column]:
-    """``scored`` (with ``fk``) with, in every combination of ``keys`` below k, the chosen
-    candidate (module doc) and its ghosts set to missing; and a Column that is true on the
-    rows changed. Columns other than ``keys`` are kept."""
+) -> DataFrame:
+    """``scored`` with ``_chosen``: in every combination of ``keys`` below k (``fk``), the
+    candidate it loses (module doc); null elsewhere, and where ``_changed`` is true."""
     enc = [f"_e{i}" for i in range(len(keys))]
     index = {q: i for i, q in enumerate(keys)}
     coded = scored.select("*", *encoded(keys))
@@ -334,9 +349,26 @@ def suppress_cells(
         .agg(F.max(rank).alias("_best"))
         .select(*by, *enc, F.col("_best.q").alias("_chosen"))
     )
-    marked = coded.join(choice, [*by, *enc], "left").withColumn(
-        "_chosen", F.when(~before, F.col("_chosen"))
+    return (
+        coded.join(choice, [*by, *enc], "left")
+        .withColumn("_chosen", F.when(~before, F.col("_chosen")))
+        .drop(*enc)
     )
+
+
+def suppress_cells(
+    scored: DataFrame,
+    keys: list[str],
+    candidates: list[Candidate],
+    fk: str,
+    k: int,
+    by: tuple[str, ...] = ("population",),
+) -> tuple[DataFrame, Column]:
+    """``scored`` (with ``fk``) with, in every combination of ``keys`` below k, the chosen
+    candidate (:func:`choose`) and its ghosts set to missing; and a Column that is true on
+    the rows changed. Columns other than ``keys`` are kept."""
+    before = F.col("_changed") if "_changed" in scored.columns else F.lit(False)
+    marked = choose(scored, keys, candidates, fk, k, by)
     removes = {c.key: c.removes for c in candidates}
     out_cols = []
     for q in keys:
@@ -352,33 +384,40 @@ def suppress_cells(
 
 
 def suppress_households(scored: DataFrame, sc: Scenario, rules: ReleaseRules, fk: str, k: int):
-    """Every household below k loses, for all its members at the reference date, the least
-    important key (a suppressible household key, or a member key) some member still has."""
-    own = [q for q in sc.keys if rules.keys[q].suppress]
-    order = sorted([*own, *sc.member_keys], key=lambda q: -rules.keys[q].importance)
-    small = scored.filter(F.col(fk) < k)
-    has = small.groupBy("population", "household_id").agg(
-        *[F.max(F.col(q).isNotNull()).alias(f"_has_{q}") for q in order]
+    """Every household below k loses, for all its members at the reference date, one key
+    as :func:`choose` picks it among the household's keys: its suppressible household keys
+    and each member key (for every member at once), by importance, the least important
+    that lifts the household to k (estimated on exact matches of the others), else the one
+    that lifts it most. A key that would not lift it is not spent."""
+    per = household_keys(scored, sc, fk)
+    keys = [c for c in per.columns if c.startswith(("_h_", "_m_"))]
+    combined = ("_m_all",) if "_m_all" in keys else ()
+    candidates = [
+        Candidate(f"_h_{q}", rules.keys[q].importance, (f"_h_{q}",))
+        for q in sc.keys
+        if rules.keys[q].suppress
+    ]
+    candidates += [
+        Candidate(f"_m_{q}", rules.keys[q].importance, (f"_m_{q}", *combined))
+        for q in sc.member_keys
+    ]
+    chosen = (
+        choose(per.filter(F.col(fk).isNotNull()), keys, candidates, fk, k)
+        .filter(F.col("_chosen").isNotNull())
+        .select("population", "household_id", F.col("_chosen").alias("_household_chosen"))
     )
-    chosen = has.select(
-        "population",
-        "household_id",
-        F.coalesce(*[F.when(F.col(f"_has_{q}"), F.lit(q)) for q in order]).alias("_chosen"),
-    )
+    tags = {q: f"_h_{q}" for q in sc.keys} | {q: f"_m_{q}" for q in sc.member_keys}
     at_ref = F.col("ref_year") == F.col("population")
     marked = scored.join(chosen, ["population", "household_id"], "left").withColumn(
-        "_chosen", F.when(at_ref, F.col("_chosen"))
+        "_household_chosen", F.when(at_ref, F.col("_household_chosen"))
     )
+    hit = {q: F.col("_household_chosen") == F.lit(tag) for q, tag in tags.items()}
     cols = [
-        F.when(F.col("_chosen") == q, F.lit(None)).otherwise(F.col(q)).alias(q)
-        if q in order
-        else F.col(q)
+        F.when(hit[q], F.lit(None)).otherwise(F.col(q)).alias(q) if q in hit else F.col(q)
         for q in scored.columns
         if q != "_changed"
     ]
-    changed = reduce(
-        lambda a, b: a | b, [(F.col("_chosen") == q) & F.col(q).isNotNull() for q in order]
-    )
+    changed = reduce(lambda a, b: a | b, [hit[q] & F.col(q).isNotNull() for q in hit])
     if "_changed" in scored.columns:
         changed = F.col("_changed") | changed
     return marked.select(*cols, F.coalesce(changed, F.lit(False)).alias("_changed"))
