@@ -643,12 +643,18 @@ def masks(
         return F.col(f"_sup_{q}") & same
 
     def hidden(c: str, qs: list[str]) -> Column:
-        # Its own key, or a ghost of an annual key: in the rows where that key is hidden
-        # (the occupation of every year the education is hidden). A ghost of a persons
+        # Its own key: in the rows where it is hidden. A ghost of an annual key: in every
+        # year of the person (a child's relation to the reference person in a year the
+        # household type changed still gave the suppressed type back). A ghost of a persons
         # key: in the years it has its value of the reference date.
-        parts = [
-            held(q) if q == c or rules.keys[q].table != "persons" else held_as(q, c) for q in qs
-        ]
+        def part(q: str) -> Column:
+            if q == c:
+                return held(q)
+            if rules.keys[q].table != "persons":
+                return F.col(f"_sup_{q}")
+            return held_as(q, c)
+
+        parts = [part(q) for q in qs]
         return reduce(lambda a, b: a | b, parts)
 
     def held_as(q: str, c: str) -> Column:
