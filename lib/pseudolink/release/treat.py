@@ -292,6 +292,11 @@ def person_candidates(rules: ReleaseRules, keys: list[str]) -> list[Candidate]:
     return out
 
 
+def changed_before(scored: DataFrame) -> Column:
+    """True on the rows an earlier scenario of the same round changed (``_changed``)."""
+    return F.col("_changed") if "_changed" in scored.columns else F.lit(False)
+
+
 def event_candidate(sc: Scenario) -> Candidate:
     """The kind of the end of follow-up (the year is never suppressed: the rows show it)."""
     return Candidate(EVENT_KIND, sc.event_importance, (EVENT_KIND,), (NO_EVENT,))
@@ -312,7 +317,7 @@ def choose(
     coded = scored.select("*", *encoded(keys))
     # A row another scenario changed in this round keeps its stale fk: it is not treated
     # again before it is scored anew (but it still counts as a match).
-    before = F.col("_changed") if "_changed" in scored.columns else F.lit(False)
+    before = changed_before(scored)
     cells = coded.groupBy(*by, *enc).agg(
         F.count(F.lit(1)).alias("_n"), F.min(F.when(~before, F.col(fk))).alias("_fk")
     )
@@ -367,7 +372,7 @@ def suppress_cells(
     """``scored`` (with ``fk``) with, in every combination of ``keys`` below k, the chosen
     candidate (:func:`choose`) and its ghosts set to missing; and a Column that is true on
     the rows changed. Columns other than ``keys`` are kept."""
-    before = F.col("_changed") if "_changed" in scored.columns else F.lit(False)
+    before = changed_before(scored)
     marked = choose(scored, keys, candidates, fk, k, by)
     removes = {c.key: c.removes for c in candidates}
     out_cols = []
@@ -418,8 +423,7 @@ def suppress_households(scored: DataFrame, sc: Scenario, rules: ReleaseRules, fk
         if q != "_changed"
     ]
     changed = reduce(lambda a, b: a | b, [hit[q] & F.col(q).isNotNull() for q in hit])
-    if "_changed" in scored.columns:
-        changed = F.col("_changed") | changed
+    changed = changed_before(scored) | changed
     return marked.select(*cols, F.coalesce(changed, F.lit(False)).alias("_changed"))
 
 
