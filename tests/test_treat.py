@@ -277,6 +277,19 @@ def test_the_lattice_takes_the_least_loss_within_the_suppression_limit(spark):
     assert choose_levels(ref, no_events(ref), loose, "unused")[0]["age_class"] == 0
 
 
+def test_when_even_the_coarsest_node_exceeds_the_limit_it_is_taken_without_the_others(spark):
+    # A woman is unique at every level: no node is within a limit of 0. The coarsest leaves
+    # the fewest (1) and is taken; the finer node (it would leave 9) is never evaluated.
+    rules = rules_for(k=4, limit=0.0)
+    ages = [30, 35, 30, 35, 60, 65, 60, 65]
+    rows = [(i, i, "M", a, "FL", "A", "1", "BE") for i, a in enumerate(ages)]
+    ref = reference(spark, [*rows, (9, 9, "F", 30, "FL", "A", "1", "BE")])
+    logged: list[str] = []
+    levels, nodes = choose_levels(ref, no_events(ref), rules, "unused", logged.append)
+    assert levels["age_class"] == 1 and len(logged) == 1
+    assert [(n.persons_below_k, n.chosen) for n in nodes] == [(None, False), (1, True)]
+
+
 # --- masks: a suppressed value does not come back ------------------------------------------
 
 

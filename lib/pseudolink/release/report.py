@@ -80,17 +80,17 @@ EXPLANATION = (
     "match, a missing value being a category of its own (fewer matches: the risk is "
     "overstated, the safe side). A unit with fewer than <b>k</b> matches is <b>below k</b>."
     "</p>"
-    "<p><b>The treatment.</b> First <b>global recoding</b>, as ARX chooses it: every "
-    "combination of the levels of the keys with a hierarchy (from their released level up to "
-    "the coarsest allowed) is a node of a small lattice; the node with the least entropy loss "
-    "(the mean over those keys of 1 &minus; H(level)/H(start)) is chosen among those leaving "
-    "at most the suppression limit of the persons below k, and when none does, the one "
-    "leaving the fewest. Then <b>local suppression</b> per key combination below k, by "
-    "importance, as sdcMicro's <code>localSuppression</code>: the least important key whose "
-    "removal lifts the combination to k is set to missing, with its <b>ghost variables</b> "
-    "(released columns that would give it back, sdcMicro's <code>ghostVars</code>); a "
-    "household below k loses its members' keys; the rows of an employer's or a provider's "
-    "table are treated the same way, per table. Suppression only adds missing values.</p>"
+    "<p><b>The treatment.</b> First <b>global recoding</b>, as ARX chooses it: every combination of"
+    " the levels of the keys with a hierarchy (from their released level up to the coarsest "
+    "allowed) is a node of a small lattice; the node with the least entropy loss (the mean over "
+    "those keys of 1 &minus; H(level)/H(start)) is chosen among those leaving at most the "
+    "suppression limit of the persons below k, and when none does, the coarsest, which leaves the "
+    "fewest. Then <b>local suppression</b> per key combination below k, by importance, as "
+    "sdcMicro's <code>localSuppression</code>: the least important key whose removal lifts the "
+    "combination to k is set to missing, with its <b>ghost variables</b> (released columns that "
+    "would give it back, sdcMicro's <code>ghostVars</code>); a household below k loses its members'"
+    " keys; the rows of an employer's or a provider's table are treated the same way, per table. "
+    "Suppression only adds missing values.</p>"
     "<p><b>What the gate guarantees.</b> The release passes only when, in every scenario, "
     "every unit has at least k matches among the released units of its population, and no "
     "key loses more than the maximum share of its values to suppression. <b>What it does not "
@@ -334,9 +334,11 @@ def _lattice(s: Mapping[str, Any]) -> str:
             f"<td>{'chosen' if chosen else ''}</td></tr>"
         )
     note = (
-        '<p class="note">In the order evaluated. Loss: the mean over the recoded keys of '
+        '<p class="note">In order of loss. Loss: the mean over the recoded keys of '
         "1 &minus; H(level)/H(start); persons below k in a person scenario before local "
-        "suppression, and their share of the persons.</p>"
+        "suppression, and their share of the persons. The coarsest node is evaluated first; "
+        "when it leaves more than the suppression limit no node can do better (coarsening "
+        "never lowers a frequency) and the others are not evaluated (left blank).</p>"
     )
     return f"<table>{head}{''.join(rows)}</table>{note}"
 

@@ -11,10 +11,11 @@ value (:func:`masks`).
 1. **Global recoding** (:func:`choose_levels`), as ARX does: every combination of levels
    of the keys with a hierarchy, from their level in ``tables`` up to ``recoding.coarsest``,
    is a node of a small lattice. A node's loss is the mean over those keys of
-   1 - H(level) / H(start) (H: the entropy of the key's classes). Nodes are evaluated in
-   order of loss; the first leaving at most ``suppression_limit`` of the persons below k in
-   a person scenario is taken (none does: the one leaving the fewest). A level leaving
-   fewer than two classes is never chosen.
+   1 - H(level) / H(start) (H: the entropy of the key's classes). The coarsest node is
+   evaluated first: when it leaves more than ``suppression_limit`` of the persons below k
+   in a person scenario, none is within the limit and it, leaving the fewest, is taken;
+   otherwise nodes are evaluated in order of loss and the first within the limit is taken.
+   A level leaving fewer than two classes is never chosen.
 2. **Local suppression** (:func:`suppress_cells`), as sdcMicro's ``localSuppression`` with
    ``importance``: per key combination below k, for each suppressible key still present,
    the number of records that would share the combination without it (``fk`` without the
@@ -207,8 +208,20 @@ def entropy(counts: list[int]) -> float:
     return -sum(c / total * math.log2(c / total) for c in counts if c) if total else 0.0
 
 
-def class_counts(frame: DataFrame, key: str) -> list[int]:
-    return [int(r[1]) for r in frame.filter(F.col(key).isNotNull()).groupBy(key).count().collect()]
+def class_counts(frame: DataFrame, columns: dict[str, str]) -> dict[str, list[int]]:
+    """Per column of ``frame`` (``columns``: column -> name), the persons in each class
+    (missing left out), in one aggregation: the levels of one key are grouped together
+    (a coarser class is a union of finer ones, so there are no more groups than the
+    finest level has classes)."""
+    rows = frame.groupBy(*columns).count().collect()
+    out: dict[str, list[int]] = {}
+    for c, name in columns.items():
+        per: dict[str, int] = {}
+        for r in rows:
+            if r[c] is not None:
+                per[r[c]] = per.get(r[c], 0) + int(r["count"])
+        out[name] = list(per.values())
+    return out
 
 
 def choose_levels(
@@ -218,7 +231,16 @@ def choose_levels(
     conf_dir: Path | str,
     log: Callable[[str], None] = lambda _: None,
 ) -> tuple[dict[str, int], list[Node]]:
-    """The levels of the least-loss lattice node within the suppression limit (module doc)."""
+    """The levels of the least-loss lattice node within the suppression limit (module doc).
+
+    Coarsening a key never lowers a person's fk (a coarser class is a union of finer ones,
+    checked when the rules are loaded), so the persons below k at a node are at least those
+    at any coarser node. The coarsest node (``top``) is evaluated first: when even it
+    leaves more than the limit, none is within it and ``top``, leaving the fewest, is taken
+    without evaluating the others (a finer node could at most tie with it; looking for a
+    tie would evaluate every finer neighbour of ``top``). Otherwise the nodes are evaluated
+    in order of loss up to the first within the limit. Nodes not evaluated keep
+    ``persons_below_k`` None."""
     start = start_levels(rules)
     recodable = [q for q in rules.person_keys() if rules.max_level(q) > start[q]]
     if not recodable:
@@ -226,12 +248,29 @@ def choose_levels(
     entropies: dict[tuple[str, int], float] = {}
     classes: dict[tuple[str, int], int] = {}
     for q in recodable:
-        for level in range(start[q], rules.max_level(q) + 1):
-            frame = person_keys(reference, events, rules, conf_dir, {**start, q: level})
-            counts = class_counts(frame, q)
-            entropies[(q, level)], classes[(q, level)] = entropy(counts), len(counts)
-    nodes = []
-    for combo in itertools.product(*[range(start[q], rules.max_level(q) + 1) for q in recodable]):
+        spans = range(start[q], rules.max_level(q) + 1)
+        table = rules.tables[rules.keys[q].table]
+        wide = reference.select(
+            *[
+                key_column(q, table, rules, conf_dir, {**start, q: lv}).alias(f"_l{lv}")
+                for lv in spans
+            ]
+        )
+        counts = class_counts(wide, {f"_l{lv}": str(lv) for lv in spans})
+        for level in spans:
+            entropies[(q, level)] = entropy(counts[str(level)])
+            classes[(q, level)] = len(counts[str(level)])
+    # A level leaving fewer than two classes is never chosen (nor any coarser one).
+    top_of = {
+        q: max(
+            lv
+            for lv in range(start[q], rules.max_level(q) + 1)
+            if lv == start[q] or classes[(q, lv)] >= 2
+        )
+        for q in recodable
+    }
+    nodes: dict[tuple[int, ...], Node] = {}
+    for combo in itertools.product(*[range(start[q], top_of[q] + 1) for q in recodable]):
         levels = {**start, **dict(zip(recodable, combo, strict=True))}
         if any(classes[(q, levels[q])] < 2 for q in recodable):
             continue
@@ -241,30 +280,37 @@ def choose_levels(
             else 0.0
             for q in recodable
         ) / len(recodable)
-        nodes.append(Node(levels, round(loss, 4)))
-    nodes.sort(key=lambda n: n.loss)
-    total = None
-    for node in nodes:
+        nodes[combo] = Node(levels, round(loss, 4))
+    if not nodes:
+        return start, []
+    ordered = sorted(nodes.values(), key=lambda n: n.loss)
+    small = reduce(
+        lambda a, b: a | b,
+        [F.col(fk_col(n)) < rules.scenario_k(n) for n in person_scenarios(rules)],
+    )
+
+    def evaluate(node: Node) -> Node:
+        if node.persons_below_k is not None:
+            return node
         frame = person_keys(reference, events, rules, conf_dir, node.levels)
         scored = score(frame, rules, households=False)  # the limit counts person scenarios
-        small = reduce(
-            lambda a, b: a | b,
-            [F.col(fk_col(n)) < rules.scenario_k(n) for n in person_scenarios(rules)],
-        )
         row = scored.agg(
             F.count(F.lit(1)).alias("n"), F.sum(F.when(small, 1).otherwise(0)).alias("small")
         ).first()
         assert row is not None
-        total = max(int(row["n"]), 1)
-        node.persons_below_k, node.share = int(row["small"] or 0), (row["small"] or 0) / total
+        node.persons_below_k = int(row["small"] or 0)
+        node.share = node.persons_below_k / max(int(row["n"]), 1)
         shown = ", ".join(f"{q} {node.levels[q]}" for q in recodable)
         log(f"SCRA: levels {shown}: {node.persons_below_k} persons below k (loss {node.loss})")
-        if node.share <= rules.recoding.suppression_limit:
-            node.chosen = True
-            return node.levels, nodes
-    best = min((n for n in nodes if n.share is not None), key=lambda n: (n.persons_below_k, n.loss))
+        return node
+
+    def within(node: Node) -> bool:
+        return evaluate(node).share <= rules.recoding.suppression_limit  # type: ignore[operator]
+
+    top = nodes[tuple(top_of[q] for q in recodable)]
+    best = next(n for n in ordered if within(n)) if within(top) else top
     best.chosen = True
-    return best.levels, nodes
+    return best.levels, ordered
 
 
 # --- local suppression --------------------------------------------------------------------
