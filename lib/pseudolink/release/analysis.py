@@ -83,13 +83,14 @@ def analyse(
     levels, lattice = choose_levels(reference, events, rules, conf_dir, log)
     start = materialise(person_keys(reference, events, rules, conf_dir, start_levels(rules)))
     recoded = materialise(person_keys(reference, events, rules, conf_dir, levels))
-    final, rounds, reason = treat_persons(recoded, rules, materialise, log)
+    after, rounds, reason = treat_persons(recoded, rules, materialise, log)
+    final = after.drop(*[fk_col(n) for n, s in rules.scenarios.items() if s.unit != "row"])
     person_mask, yearly_mask = masks(recoded, final, yearly, reference, rules, conf_dir, levels)
     out = Analysis(levels, materialise(person_mask), materialise(yearly_mask))
     problems = [reason] if reason else []
 
     scenarios = []
-    before, after = score(start, rules), materialise(score(final, rules))
+    before = materialise(score(start, rules))  # read by several figures: computed once
     for name, sc in rules.scenarios.items():
         k = rules.scenario_k(name)
         entry: dict = {"name": name, **sc.__dict__, "k": k}

@@ -535,7 +535,9 @@ def treat_persons(
     materialise: Materialise,
     log: Callable[[str], None] = lambda _: None,
 ) -> tuple[DataFrame, list[Round], str]:
-    """Local suppression until every person and household scenario passes."""
+    """Local suppression until every person and household scenario passes. Returns the
+    treated frame scored (with ``_fk_<scenario>`` of every person and household scenario),
+    the rounds and why it stopped short (empty: every scenario passes)."""
     frame = recoded
     fks = [fk_col(n) for n, s in rules.scenarios.items() if s.unit != "row"]
     rounds: list[Round] = []
@@ -577,7 +579,7 @@ def treat_persons(
         treated = ", ".join(failing)
         rounds.append(Round("suppress", treated, f"{changed} records lost a value", counts))
         log(f"SCRA: {treated}: {changed} records lost a value; below k: {counts}")
-    return scored.drop(*fks), rounds, reason
+    return scored, rounds, reason
 
 
 def treat_rows(
