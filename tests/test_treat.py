@@ -441,8 +441,12 @@ def test_rows_below_k_lose_their_least_important_column(spark):
         "population int, start_quarter string, sector string, workplace_province string",
     )
     cols = ["start_quarter", "sector", "workplace_province"]
-    out, history, why = treat_rows(df, cols, 2, materialise, 10)
-    assert why == "" and history[0] == 1 and history[-1] == 0
+    treated = treat_rows(df, cols, 2, materialise, 10)
+    out, history = treated.table, treated.history
+    assert treated.reason == "" and history[0] == 1 and history[-1] == 0
+    # Its first and last scores, for the report: one row below 2 before, none after.
+    assert sorted(r["fk"] for r in treated.first.collect()) == [1, 2, 2]
+    assert treated.last is not None and min(r["fk"] for r in treated.last.collect()) >= 2
     # The unique row needs two values gone (either alone leaves it unique): the least
     # important first, the province, then the sector.
     rows = sorted((r["sector"] or "", r["workplace_province"] or "") for r in out.collect())

@@ -102,17 +102,19 @@ def analyse(
                 released = release_frame(
                     frames[rules.tables[table].source], rules.tables[table], rules, conf_dir, levels
                 )
-                treated, history, why = treat_rows(
-                    released, columns, k, materialise, rules.max_rounds
-                )
-                out.rows[table] = treated
+                treated = treat_rows(released, columns, k, materialise, rules.max_rounds)
+                history = treated.history
+                out.rows[table] = treated.table
+                last = treated.last
                 entry["tables_below_k"][table] = {
-                    "before": rows_below_k_at(released, columns),
-                    "after": rows_below_k_at(treated, columns),
+                    "before": below_k_at(treated.first, "fk"),
+                    "after": below_k_at(last, "fk")
+                    if last is not None
+                    else rows_below_k_at(treated.table, columns),
                     "rounds": history,
                 }
-                if why:
-                    problems.append(f"{name}: {table}: {why}")
+                if treated.reason:
+                    problems.append(f"{name}: {table}: {treated.reason}")
                 log(f"SCRA: {name}: {table}: rows below k per round {history}")
             passed = all(
                 t["after"][str(k)] == 0 if str(k) in t["after"] else t["rounds"][-1] == 0

@@ -582,31 +582,46 @@ def treat_persons(
     return scored, rounds, reason
 
 
+@dataclass
+class RowTreatment:
+    table: DataFrame  # the table, treated
+    history: list[int]  # rows below k per round
+    reason: str  # why it stopped short (empty: no row is below k)
+    first: DataFrame  # the untreated rows with ``fk``
+    last: DataFrame | None  # the treated rows with ``fk`` (None: stopped before scoring them)
+
+
 def treat_rows(
     table: DataFrame,
     columns: list[str],
     k: int,
     materialise: Materialise,
     max_rounds: int,
-) -> tuple[DataFrame, list[int], str]:
+) -> RowTreatment:
     """A row scenario on one released table: its rows below k (``columns``, missing
     matching every category, per population) lose a value, the last-listed (least
-    important) first, until none is left. Returns the table, the rows below k per round."""
+    important) first, until none is left. The first and last scores are returned for the
+    report's figures (not computed again)."""
     candidates = [Candidate(c, i + 1, (c,)) for i, c in enumerate(columns)]
     history: list[int] = []
-    frame = table
+    frame, first = table, None
     for _ in range(max_rounds):
         scored = materialise(frequencies(frame, columns, by=("population",)).drop("risk"))
+        first = first or scored
         small = scored.filter(F.col("fk") < k).count()
         history.append(small)
         if not small:
-            return like(scored, table), history, ""
+            return RowTreatment(like(scored, table), history, "", first, scored)
         marked, _ = suppress_cells(scored, columns, candidates, "fk", k)
         marked = materialise(marked)
         if not marked.filter(F.col("_changed")).count():
-            return like(marked, table), history, "rows below k with nothing left"
+            return RowTreatment(
+                like(marked, table), history, "rows below k with nothing left", first, scored
+            )
         frame = like(marked, table)
-    return like(frame, table), history, f"rows below k after max_rounds ({max_rounds})"
+    reason = f"rows below k after max_rounds ({max_rounds})"
+    assert first is not None
+    return RowTreatment(like(frame, table), history, reason, first, None)
 
 
 def like(frame: DataFrame, table: DataFrame) -> DataFrame:
