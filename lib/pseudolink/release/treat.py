@@ -51,7 +51,7 @@ from pyspark.sql import functions as F
 
 from pseudolink.release.build import EVENT, EVENT_KIND, NO_EVENT, ROW_KEY, key_column
 from pseudolink.release.rules import ReleaseRules, Scenario
-from pseudolink.release.scra import MISSING, encoded, frequencies
+from pseudolink.release.scra import MISSING, cell_frequencies, encoded, frequencies
 
 ID = ["population", "person_id"]
 # Released columns that give the kind of the end of follow-up (persons, household_membership)
@@ -131,13 +131,21 @@ def person_scenarios(rules: ReleaseRules) -> dict[str, Scenario]:
 def score(frame: DataFrame, rules: ReleaseRules, households: bool = True) -> DataFrame:
     """``frame`` with ``_fk_<scenario>`` for every person and (``households``) household
     scenario (null for a person outside a household scenario's units)."""
+    # Each scenario's frequencies are computed from ``frame`` alone and joined on: chained
+    # on the previous scenario's output, each pattern listing (a Spark job) would compute
+    # every scenario before it once more.
     out = frame
     for name, sc in rules.scenarios.items():
         if sc.unit == "person":
-            fk = frequencies(out, scenario_keys(sc), by=("population",))
-            out = fk.drop("risk").withColumnRenamed("fk", fk_col(name))
+            keys = scenario_keys(sc)
+            enc = [f"_e{i}" for i in range(len(keys))]
+            by = ["population"]
+            cells = cell_frequencies(frame, keys, by=tuple(by)).select(
+                *by, *enc, F.col("fk").alias(fk_col(name))
+            )
+            out = out.select("*", *encoded(keys)).join(cells, [*by, *enc], "left").drop(*enc)
         elif sc.unit == "household" and households:
-            out = household_frequencies(out, sc, fk_col(name))
+            out = with_household_fk(out, household_fk(frame, sc, fk_col(name)), fk_col(name))
     return out
 
 
@@ -171,18 +179,27 @@ def household_keys(frame: DataFrame, sc: Scenario, fk: str | None = None) -> Dat
     return frame.filter(at_ref).groupBy("population", "household_id").agg(*parts)
 
 
-def household_frequencies(frame: DataFrame, sc: Scenario, out: str) -> DataFrame:
-    """``out``: for the persons of a household at the reference date, the households of
-    the population matching the household on its :func:`household_keys` (a missing one
-    matching every value)."""
+def household_fk(frame: DataFrame, sc: Scenario, out: str) -> DataFrame:
+    """Per household of the reference date: ``out``, the households of the population
+    matching it on its :func:`household_keys` (a missing one matching every value)."""
     per = household_keys(frame, sc)
     keys = [c for c in per.columns if c.startswith(("_h_", "_m_"))]
-    fk = frequencies(per, keys, by=("population",)).select(
+    return frequencies(per, keys, by=("population",)).select(
         "population", "household_id", F.col("fk").alias(out)
     )
+
+
+def with_household_fk(frame: DataFrame, fk: DataFrame, out: str) -> DataFrame:
+    """``frame`` with ``out`` of :func:`household_fk` on its rows at the reference date."""
     joined = frame.join(fk, ["population", "household_id"], "left")
     at_ref = F.col("ref_year") == F.col("population")
     return joined.withColumn(out, F.when(at_ref, F.col(out)))
+
+
+def household_frequencies(frame: DataFrame, sc: Scenario, out: str) -> DataFrame:
+    """``frame`` with ``out`` (:func:`household_fk`) for the persons of a household at the
+    reference date."""
+    return with_household_fk(frame, household_fk(frame, sc, out), out)
 
 
 def below_k(scored: DataFrame, rules: ReleaseRules) -> dict[str, int]:
