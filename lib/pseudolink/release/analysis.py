@@ -10,6 +10,7 @@ treated row-scenario tables, and the SCRA report's figures. The steps are in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,8 +86,10 @@ def analyse(
     recoded = materialise(person_keys(reference, events, rules, conf_dir, levels))
     after, rounds, reason = treat_persons(recoded, rules, materialise, log)
     final = after.drop(*[fk_col(n) for n, s in rules.scenarios.items() if s.unit != "row"])
+    t0 = time.monotonic()
     person_mask, yearly_mask = masks(recoded, final, yearly, reference, rules, conf_dir, levels)
     out = Analysis(levels, materialise(person_mask), materialise(yearly_mask))
+    log(f"SCRA: masks of every year and member in {time.monotonic() - t0:.1f} s")
     problems = [reason] if reason else []
 
     scenarios = []
@@ -131,6 +134,7 @@ def analyse(
             problems.append(f"{name}: units below k are left")
         scenarios.append(entry)
 
+    t0 = time.monotonic()
     keys = [q for q in rules.person_keys()]
     per_key = key_figures(start, recoded, final, keys)
     too_much = [
@@ -179,6 +183,10 @@ def analyse(
             if (src := rules.tables[t].source) in frames
         ],
     }
+    log(
+        f"SCRA: figures (suppression, transitions, household and panel risk) in "
+        f"{time.monotonic() - t0:.1f} s"
+    )
     out.passed = not problems
     out.reason = "; ".join(problems)
     return out
