@@ -205,13 +205,6 @@ def run(
     ]
     work = ctx.catalog.release_work(rid)
     scratch = Scratch(ctx.spark, work)
-    # A released table classes many columns in one projection (adi: 24 amounts, 14 classes
-    # each); whole-stage code generation makes it one method too large for the JIT to
-    # compile well: 26.5 s for the 3 124 655 adi rows at 1 000 000 persons, 8.2 s when a
-    # method over 8 000 bytes of bytecode (the JVM's own huge-method size) falls back to
-    # per-expression code (census 5.1 -> 2.5 s, demobel 3.7 -> 2.4 s).
-    huge = ctx.spark.conf.get(HUGE_METHOD_LIMIT, None)
-    ctx.spark.conf.set(HUGE_METHOD_LIMIT, "8000")
     try:
         yearly = scratch(yearly_frame(frames, rules))
         reference = scratch(reference_rows(yearly))
@@ -240,17 +233,26 @@ def run(
             refuse(ctx, fs, rid, analysis, scra)
         outcome = ReleaseOutcome(rid, folder, "pass", f"{folder}/scra/scra_report.html", scra=scra)
         outcome.left_out = left_out
+        # A released table classes many columns in one projection (adi: 24 amounts, 14
+        # classes each); whole-stage code generation makes it one method too large for the
+        # JIT to compile well: 26.5 s for the 3 124 655 adi rows at 1 000 000 persons,
+        # 8.2 s when a method over 8 000 bytes of bytecode (the JVM's own huge-method size)
+        # falls back to per-expression code (census 5.1 -> 2.5 s, demobel 3.7 -> 2.4 s).
+        # Only here, where it was measured.
+        huge = ctx.spark.conf.get(HUGE_METHOD_LIMIT, None)
+        ctx.spark.conf.set(HUGE_METHOD_LIMIT, "8000")
         try:
             write_release(ctx, fs, rules, frames, analysis, outcome)
         except BaseException:
             fs.delete(folder)
             raise
+        finally:
+            if huge is None:
+                ctx.spark.conf.unset(HUGE_METHOD_LIMIT)
+            else:
+                ctx.spark.conf.set(HUGE_METHOD_LIMIT, huge)
     finally:
         fs.delete(work)
-        if huge is None:
-            ctx.spark.conf.unset(HUGE_METHOD_LIMIT)
-        else:
-            ctx.spark.conf.set(HUGE_METHOD_LIMIT, huge)
     outcome.seconds = {
         "scra": round(scra_seconds, 1),
         "total": round(time.monotonic() - started, 1),
