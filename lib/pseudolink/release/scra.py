@@ -102,11 +102,14 @@ def cell_frequencies(df: DataFrame, keys: list[str], by: tuple[str, ...] = BY) -
     return cells.drop("_pat").join(fk, [*by, *enc])
 
 
-def frequencies(df: DataFrame, keys: list[str], by: tuple[str, ...] = BY) -> DataFrame:
+def frequencies(
+    df: DataFrame, keys: list[str], by: tuple[str, ...] = BY, counted: DataFrame | None = None
+) -> DataFrame:
     """``df`` with ``fk`` (sdcMicro's frequency count, missing values matching any value)
-    and ``risk`` = 1/fk."""
+    and ``risk`` = 1/fk. ``counted``: the records counted, when ``df`` holds the same ones
+    with more columns computed from them (the counts then need none of those)."""
     enc = [f"_e{i}" for i in range(len(keys))]
-    cells = cell_frequencies(df, keys, by).select(*by, *enc, "fk")
+    cells = cell_frequencies(df if counted is None else counted, keys, by).select(*by, *enc, "fk")
     scored = df.select("*", *encoded(keys)).join(cells, [*by, *enc], "left")
     return scored.drop(*enc).withColumn("risk", F.lit(1.0) / F.col("fk"))
 

@@ -51,7 +51,7 @@ from pyspark.sql import functions as F
 
 from pseudolink.release.build import EVENT, EVENT_KIND, NO_EVENT, ROW_KEY, key_column
 from pseudolink.release.rules import ReleaseRules, Scenario
-from pseudolink.release.scra import MISSING, cell_frequencies, encoded, frequencies
+from pseudolink.release.scra import MISSING, encoded, frequencies
 
 ID = ["population", "person_id"]
 # Released columns that give the kind of the end of follow-up (persons, household_membership)
@@ -137,13 +137,8 @@ def score(frame: DataFrame, rules: ReleaseRules, households: bool = True) -> Dat
     out = frame
     for name, sc in rules.scenarios.items():
         if sc.unit == "person":
-            keys = scenario_keys(sc)
-            enc = [f"_e{i}" for i in range(len(keys))]
-            by = ["population"]
-            cells = cell_frequencies(frame, keys, by=tuple(by)).select(
-                *by, *enc, F.col("fk").alias(fk_col(name))
-            )
-            out = out.select("*", *encoded(keys)).join(cells, [*by, *enc], "left").drop(*enc)
+            fk = frequencies(out, scenario_keys(sc), by=("population",), counted=frame)
+            out = fk.drop("risk").withColumnRenamed("fk", fk_col(name))
         elif sc.unit == "household" and households:
             out = with_household_fk(out, household_fk(frame, sc, fk_col(name)), fk_col(name))
     return out
@@ -632,7 +627,7 @@ def treat_rows(
     frame, first = table, None
     for _ in range(max_rounds):
         scored = materialise(frequencies(frame, columns, by=("population",)).drop("risk"))
-        first = first or scored
+        first = scored if first is None else first
         small = scored.filter(F.col("fk") < k).count()
         history.append(small)
         if not small:
