@@ -31,6 +31,7 @@ from pseudolink.release.treat import (
     household_wide,
     masks,
     person_keys,
+    rescore,
     score,
     suppress_cells,
     suppress_households,
@@ -222,9 +223,41 @@ def test_treatment_passes_and_never_lowers_anyones_frequency(spark, people, k):
     final, rounds, reason = treat_persons(frame, rules, materialise)
     after = as_dict(score(final.drop("_fk_demographics"), rules), ["_fk_demographics"])
     assert all(after[p][0] >= before[p][0] for p in before)
+    assert as_dict(final, ["_fk_demographics"]) == after  # exact, not the rounds' bounds
     if not reason:
         assert min(v[0] for v in after.values()) >= k
     assert rounds[0].phase == "start"
+
+
+def test_a_rescore_counts_the_persons_below_k_again_and_keeps_the_others(spark):
+    rules = rules_for(k=3)
+    rows = [
+        (1, 1, "M", 30, "FL", "A", "1", "BE"),
+        (2, 2, "M", 30, "FL", "A", "1", "BE"),
+        (3, 3, "M", 30, "FL", "A", "1", "BE"),
+        (4, 4, "F", 30, "FL", "A", "1", "BE"),
+        (5, 5, "F", 30, "FL", "A", "1", "BE"),
+        (6, 6, "F", 60, "FL", "A", "1", "BE"),
+    ]
+    _, frame = keys_of(spark, rows, rules)
+    scored = score(frame, rules)
+    assert as_dict(scored, ["_fk_demographics"]) == {
+        1: (3,),
+        2: (3,),
+        3: (3,),
+        4: (2,),
+        5: (2,),
+        6: (1,),
+    }
+    # Person 6 loses sex and age and matches everyone: 4, 5 and 6 (below k) are counted
+    # again; 1-3, at k, keep their count (3, a lower bound of the exact 4).
+    suppressed = scored.withColumn(
+        "sex", F.when(F.col("person_id") == 6, None).otherwise(F.col("sex"))
+    ).withColumn("age_class", F.when(F.col("person_id") == 6, None).otherwise(F.col("age_class")))
+    again = as_dict(rescore(suppressed, rules), ["_fk_demographics"])
+    exact = as_dict(score(suppressed.drop("_fk_demographics"), rules), ["_fk_demographics"])
+    assert exact == {1: (4,), 2: (4,), 3: (4,), 4: (3,), 5: (3,), 6: (6,)}
+    assert again == {1: (3,), 2: (3,), 3: (3,), 4: (3,), 5: (3,), 6: (6,)}
 
 
 def test_a_household_below_k_loses_the_key_that_lifts_it(spark):

@@ -54,19 +54,38 @@ def pattern(n: int) -> Column:
     return reduce(lambda a, b: a + b, bits, F.lit(0)).alias("_pat")
 
 
-def cell_frequencies(df: DataFrame, keys: list[str], by: tuple[str, ...] = BY) -> DataFrame:
-    """Per group and key combination (encoded ``_e<i>``): ``n`` records and ``fk``."""
+def cell_frequencies(
+    df: DataFrame,
+    keys: list[str],
+    by: tuple[str, ...] = BY,
+    looking: Column | None = None,
+) -> DataFrame:
+    """Per group and key combination (encoded ``_e<i>``) of the records of ``df`` where
+    ``looking`` holds (default: every record): ``fk``, counted over every record of ``df``.
+
+    ``looking`` (true on a few records) restricts the work to their combinations: the
+    counts are exploded over their missing patterns only and summed only where one of
+    them looks them up."""
     n = len(keys)
     enc = [f"_e{i}" for i in range(n)]
-    cells = (
-        df.select(*by, *encoded(keys))
-        .groupBy(*by, *enc)
-        .agg(F.count(F.lit(1)).alias("n"))
-        .select("*", pattern(n))
+    coded = df.select(
+        *by, *encoded(keys), (F.lit(True) if looking is None else looking).alias("_l")
     )
-    patterns = sorted(r[0] for r in cells.select("_pat").distinct().collect())
-    if patterns in ([], [0]):
-        return cells.withColumn("fk", F.col("n")).drop("_pat")
+    coded = coded.select("*", pattern(n))
+    cells = coded.groupBy(*by, *enc, "_pat").agg(F.count(F.lit(1)).alias("n"))
+    # The missing patterns (at most 2^n), of every record and of the looking ones, in one
+    # pass over the records (no grouping into cells first).
+    seen = coded.groupBy("_pat").agg(F.max("_l").alias("_l")).collect()
+    patterns = sorted(r["_pat"] for r in seen)
+    looks = sorted(r["_pat"] for r in seen if r["_l"])
+    look = (
+        cells if looking is None else coded.filter(F.col("_l")).select(*by, *enc, "_pat").distinct()
+    )
+    if not looks:
+        return look.select(*by, *enc, F.lit(0).cast("long").alias("fk"))
+    if patterns == [0]:
+        exact = cells.select(*by, *enc, F.col("n").alias("fk"))
+        return exact if looking is None else look.drop("_pat").join(exact, [*by, *enc])
 
     def masked(u: Column) -> list[Column]:
         return [
@@ -77,39 +96,45 @@ def cell_frequencies(df: DataFrame, keys: list[str], by: tuple[str, ...] = BY) -
         ]
 
     mask = [f"_m{i}" for i in range(n)]
+    # Each looking cell c (pattern a), once per distinct U = a | b over the patterns b.
+    unions = F.lit(None).cast("array<int>")
+    for a in looks:
+        us = sorted({a | b for b in patterns})
+        unions = F.when(F.col("_pat") == a, F.array(*[F.lit(u) for u in us])).otherwise(unions)
+    side_c = look.select(*by, *enc, "_pat", F.explode(unions).alias("_u"))
+    looked = side_c.select(*by, *enc, F.col("_pat").alias("_a"), *masked(F.col("_u")))
     # Per pattern a of a looking cell: the counts of every cell d, keyed by d's keys
     # outside U = a | pattern(d).
     side_d = cells.select(
-        *by, *enc, "_pat", "n", F.explode(F.array(*[F.lit(p) for p in patterns])).alias("_a")
+        *by, *enc, "_pat", "n", F.explode(F.array(*[F.lit(p) for p in looks])).alias("_a")
     )
-    counts = (
-        side_d.select(*by, "_a", *masked(F.col("_a").bitwiseOR(F.col("_pat"))), "n")
-        .groupBy(*by, "_a", *mask)
-        .agg(F.sum("n").alias("_matches"))
-    )
-    # Each looking cell c (pattern a), once per distinct U = a | b over the patterns b.
-    unions = F.lit(None).cast("array<int>")
-    for a in patterns:
-        us = sorted({a | b for b in patterns})
-        unions = F.when(F.col("_pat") == a, F.array(*[F.lit(u) for u in us])).otherwise(unions)
-    side_c = cells.select(*by, *enc, "_pat", F.explode(unions).alias("_u"))
-    looked = side_c.select(*by, *enc, F.col("_pat").alias("_a"), *masked(F.col("_u")))
-    fk = (
+    wanted = side_d.select(*by, "_a", *masked(F.col("_a").bitwiseOR(F.col("_pat"))), "n")
+    if looking is not None:  # only what a looking cell looks up
+        wanted = wanted.join(
+            looked.select(*by, "_a", *mask).distinct(), [*by, "_a", *mask], "left_semi"
+        )
+    counts = wanted.groupBy(*by, "_a", *mask).agg(F.sum("n").alias("_matches"))
+    return (
         looked.join(counts, [*by, "_a", *mask])
         .groupBy(*by, *enc)
         .agg(F.sum("_matches").alias("fk"))
     )
-    return cells.drop("_pat").join(fk, [*by, *enc])
 
 
 def frequencies(
-    df: DataFrame, keys: list[str], by: tuple[str, ...] = BY, counted: DataFrame | None = None
+    df: DataFrame,
+    keys: list[str],
+    by: tuple[str, ...] = BY,
+    counted: DataFrame | None = None,
+    looking: Column | None = None,
 ) -> DataFrame:
     """``df`` with ``fk`` (sdcMicro's frequency count, missing values matching any value)
     and ``risk`` = 1/fk. ``counted``: the records counted, when ``df`` holds the same ones
-    with more columns computed from them (the counts then need none of those)."""
+    with more columns computed from them (the counts then need none of those).
+    ``looking``: only the combinations of the counted records where it holds are counted
+    (:func:`cell_frequencies`); ``fk`` is null on the others."""
     enc = [f"_e{i}" for i in range(len(keys))]
-    cells = cell_frequencies(df if counted is None else counted, keys, by).select(*by, *enc, "fk")
+    cells = cell_frequencies(df if counted is None else counted, keys, by, looking)
     scored = df.select("*", *encoded(keys)).join(cells, [*by, *enc], "left")
     return scored.drop(*enc).withColumn("risk", F.lit(1.0) / F.col("fk"))
 

@@ -144,6 +144,30 @@ def score(frame: DataFrame, rules: ReleaseRules, households: bool = True) -> Dat
     return out
 
 
+def rescore(frame: DataFrame, rules: ReleaseRules) -> DataFrame:
+    """``frame``, scored by :func:`score` before a round of suppression, scored anew after
+    it. Suppression only adds missing values, which match every category, so no person's
+    frequency in a person scenario went down: only the persons below k there are counted
+    again (against every person), the others keep their count, at least k (a lower bound:
+    :func:`score` gives the exact one). Households are counted anew, all of them: a
+    member's value suppressed by a person scenario changes their household's lists."""
+    out = frame
+    for name, sc in rules.scenarios.items():
+        fk = fk_col(name)
+        if sc.unit == "person":
+            looking = F.col(fk) < rules.scenario_k(name)
+            kept = out.withColumnRenamed(fk, "_fk_kept")
+            fresh = frequencies(
+                kept, scenario_keys(sc), by=("population",), counted=frame, looking=looking
+            )
+            out = fresh.withColumn(fk, F.coalesce(F.col("fk"), F.col("_fk_kept"))).drop(
+                "fk", "risk", "_fk_kept"
+            )
+        elif sc.unit == "household":
+            out = with_household_fk(out.drop(fk), household_fk(frame, sc, fk), fk)
+    return out
+
+
 def household_keys(frame: DataFrame, sc: Scenario, fk: str | None = None) -> DataFrame:
     """One row per household of the reference date (``ref_year`` = ``population``): its
     ``keys`` (``_h_<key>``) and, per member key, the sorted list of its members' values
@@ -399,8 +423,15 @@ def choose(
     exploded = cells.select(*by, *enc, "_n", "_fk", F.explode(per_candidate).alias("_c")).select(
         *by, *enc, "_n", "_fk", "_c.*"
     )
-    without = exploded.groupBy(*by, "q", "masked").agg(F.sum("_n").alias("_without"))
     unsafe = exploded.filter((F.col("_fk") < k) & F.col("present"))
+    # Summed only where a cell below k looks (after the first rounds, a few thousand of
+    # the hundreds of thousands of combinations).
+    wanted = unsafe.select(*by, "q", "masked").distinct()
+    without = (
+        exploded.join(wanted, [*by, "q", "masked"], "left_semi")
+        .groupBy(*by, "q", "masked")
+        .agg(F.sum("_n").alias("_without"))
+    )
     options = unsafe.join(without, [*by, "q", "masked"])
     ok = F.col("_without") >= k
     rank = F.struct(
@@ -553,7 +584,6 @@ def treat_persons(
     treated frame scored (with ``_fk_<scenario>`` of every person and household scenario),
     the rounds and why it stopped short (empty: every scenario passes)."""
     frame = recoded
-    fks = [fk_col(n) for n, s in rules.scenarios.items() if s.unit != "row"]
     rounds: list[Round] = []
     reason = ""
     scored = materialise(score(frame, rules))
@@ -594,11 +624,14 @@ def treat_persons(
         if not changed:
             reason = f"{', '.join(failing)}: units below k are left with no key left to suppress"
             break
-        scored = materialise(score(marked.drop("_changed", *fks), rules))
+        scored = materialise(rescore(marked.drop("_changed"), rules))
         counts = below_k(scored, rules)
         treated = ", ".join(failing)
         rounds.append(Round("suppress", treated, f"{changed} records lost a value", counts))
         log(f"SCRA: {treated}: {changed} records lost a value; below k: {counts}")
+    if len(rounds) > 1:  # exact counts for the figures (the rounds kept lower bounds)
+        persons = [fk_col(n) for n in person_scenarios(rules)]
+        scored = materialise(score(scored.drop(*persons), rules, households=False))
     return scored, rounds, reason
 
 
