@@ -27,7 +27,8 @@ value (:func:`masks`).
    (:func:`events_wide`). A round treats the failing household scenarios until they first
    pass, and from then on every failing scenario, persons first (each leaving alone the
    units an earlier one changed in the round); rounds go on until every scenario passes,
-   nothing changes, or ``max_rounds``.
+   nothing changes, or ``max_rounds``. After a round only the persons below k are counted
+   again (:func:`rescore`); the treated frame is scored exactly once, at the end.
 3. The household scenario: a household below k loses its suppressible household keys and
    then its members' ``member_keys``, least important first, for all its members at once
    (so the household's list of that key becomes missing and matches every household).
@@ -144,7 +145,9 @@ def score(frame: DataFrame, rules: ReleaseRules, households: bool = True) -> Dat
     return out
 
 
-def rescore(frame: DataFrame, rules: ReleaseRules) -> DataFrame:
+def rescore(
+    frame: DataFrame, rules: ReleaseRules, materialise: Materialise | None = None
+) -> DataFrame:
     """``frame``, scored by :func:`score` before a round of suppression, scored anew after
     it. Suppression only adds missing values, which match every category, so no person's
     frequency in a person scenario went down: only the persons below k there are counted
@@ -164,7 +167,7 @@ def rescore(frame: DataFrame, rules: ReleaseRules) -> DataFrame:
                 "fk", "risk", "_fk_kept"
             )
         elif sc.unit == "household":
-            out = with_household_fk(out.drop(fk), household_fk(frame, sc, fk), fk)
+            out = with_household_fk(out.drop(fk), household_fk(frame, sc, fk, materialise), fk)
     return out
 
 
@@ -200,10 +203,15 @@ def household_keys(frame: DataFrame, sc: Scenario, fk: str | None = None) -> Dat
     return frame.filter(at_ref).groupBy("population", "household_id").agg(*parts)
 
 
-def household_fk(frame: DataFrame, sc: Scenario, out: str) -> DataFrame:
+def household_fk(
+    frame: DataFrame, sc: Scenario, out: str, materialise: Materialise | None = None
+) -> DataFrame:
     """Per household of the reference date: ``out``, the households of the population
-    matching it on its :func:`household_keys` (a missing one matching every value)."""
+    matching it on its :func:`household_keys` (a missing one matching every value).
+    ``materialise``: the households' keys are materialised (read twice: for their missing
+    patterns, then counted)."""
     per = household_keys(frame, sc)
+    per = per if materialise is None else materialise(per)
     keys = [c for c in per.columns if c.startswith(("_h_", "_m_"))]
     return frequencies(per, keys, by=("population",)).select(
         "population", "household_id", F.col("fk").alias(out)
@@ -479,13 +487,21 @@ def suppress_cells(
     return marked.select(*rest, *out_cols, changed.alias("_changed")), F.col("_changed")
 
 
-def suppress_households(scored: DataFrame, sc: Scenario, rules: ReleaseRules, fk: str, k: int):
+def suppress_households(
+    scored: DataFrame,
+    sc: Scenario,
+    rules: ReleaseRules,
+    fk: str,
+    k: int,
+    materialise: Materialise | None = None,
+):
     """Every household below k loses, for all its members at the reference date, one key
     as :func:`choose` picks it among the household's keys: its suppressible household keys
     and each member key (for every member at once), by importance, the least important
     that lifts the household to k (estimated on exact matches of the others), else the one
     that lifts it most. A key that would not lift it is not spent."""
     per = household_keys(scored, sc, fk)
+    per = per if materialise is None else materialise(per)  # read twice by choose
     keys = [c for c in per.columns if c.startswith(("_h_", "_m_"))]
     combined = ("_m_all",) if "_m_all" in keys else ()
     candidates = [
@@ -609,7 +625,9 @@ def treat_persons(
         failing = households if households and not persons_treated else persons + households
         persons_treated = persons_treated or any(n in persons for n in failing)
         marked = scored
-        for name in failing:
+        for i, name in enumerate(failing):
+            if i:  # each scenario reads its input twice: chained, the first would run 2^n times
+                marked = materialise(marked)
             sc, k = rules.scenarios[name], rules.scenario_k(name)
             if sc.unit == "person":
                 keys = scenario_keys(sc)
@@ -618,13 +636,13 @@ def treat_persons(
                     candidates.append(event_candidate(sc))
                 marked, _ = suppress_cells(marked, keys, candidates, fk_col(name), k)
             else:
-                marked = suppress_households(marked, sc, rules, fk_col(name), k)
+                marked = suppress_households(marked, sc, rules, fk_col(name), k, materialise)
         marked = materialise(events_wide(household_wide(follow_fixed(marked, rules), rules)))
         changed = marked.filter(F.col("_changed")).count()
         if not changed:
             reason = f"{', '.join(failing)}: units below k are left with no key left to suppress"
             break
-        scored = materialise(rescore(marked.drop("_changed"), rules))
+        scored = materialise(rescore(marked.drop("_changed"), rules, materialise))
         counts = below_k(scored, rules)
         treated = ", ".join(failing)
         rounds.append(Round("suppress", treated, f"{changed} records lost a value", counts))
