@@ -93,7 +93,7 @@ def analyse(
     problems = [reason] if reason else []
 
     scenarios = []
-    before = materialise(score(start, rules))  # read by several figures: computed once
+    before = materialise(score(start, rules, materialise=materialise))  # read by several figures
     for name, sc in rules.scenarios.items():
         k = rules.scenario_k(name)
         entry: dict = {"name": name, **sc.__dict__, "k": k}

@@ -129,9 +129,15 @@ def person_scenarios(rules: ReleaseRules) -> dict[str, Scenario]:
     return {n: s for n, s in rules.scenarios.items() if s.unit == "person"}
 
 
-def score(frame: DataFrame, rules: ReleaseRules, households: bool = True) -> DataFrame:
+def score(
+    frame: DataFrame,
+    rules: ReleaseRules,
+    households: bool = True,
+    materialise: Materialise | None = None,
+) -> DataFrame:
     """``frame`` with ``_fk_<scenario>`` for every person and (``households``) household
-    scenario (null for a person outside a household scenario's units)."""
+    scenario (null for a person outside a household scenario's units). ``materialise``:
+    for the households' keys (:func:`household_fk`)."""
     # Each scenario's frequencies are computed from ``frame`` alone and joined on: chained
     # on the previous scenario's output, each pattern listing (a Spark job) would compute
     # every scenario before it once more.
@@ -141,7 +147,8 @@ def score(frame: DataFrame, rules: ReleaseRules, households: bool = True) -> Dat
             fk = frequencies(out, scenario_keys(sc), by=("population",), counted=frame)
             out = fk.drop("risk").withColumnRenamed("fk", fk_col(name))
         elif sc.unit == "household" and households:
-            out = with_household_fk(out, household_fk(frame, sc, fk_col(name)), fk_col(name))
+            counted = household_fk(frame, sc, fk_col(name), materialise)
+            out = with_household_fk(out, counted, fk_col(name))
     return out
 
 
@@ -602,7 +609,7 @@ def treat_persons(
     frame = recoded
     rounds: list[Round] = []
     reason = ""
-    scored = materialise(score(frame, rules))
+    scored = materialise(score(frame, rules, materialise=materialise))
     counts = below_k(scored, rules)
     rounds.append(Round("start", "", "at the chosen levels", counts))
     log(f"SCRA: below k at the chosen levels: {counts}")
