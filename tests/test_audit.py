@@ -84,7 +84,7 @@ def test_a_failed_job_is_recorded_with_its_masked_error(repo, tmp_path):
     assert run_job(repo, tmp_path, fails) == 2
     (event,) = events(tmp_path)
     assert event["status"] == "failed" and event["exit_code"] == 2
-    assert "85******328" in event["error"]
+    assert "***********" in event["error"]
     assert "85073003328" not in (tmp_path / "trusted" / "audit" / "events.jsonl").read_text()
 
 
@@ -180,3 +180,16 @@ def test_audit_verify_through_spark_submit(chained, repo):
     last = events(chained)[-1]
     assert last["seq"] == 5 and last["job"] == "audit" and last["arguments"]["action"] == "verify"
     assert audit.verify(chained / "trusted" / "audit").ok
+
+
+def test_the_user_comes_from_the_uid_not_the_environment(monkeypatch):
+    import os
+    import pwd
+
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    assert audit.current_user() == pwd.getpwuid(os.getuid()).pw_name != "alice"
+    monkeypatch.setenv("SUDO_USER", "bob")
+    expected = "root (sudo by bob)" if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+    assert audit.current_user() == expected

@@ -32,6 +32,6 @@ def test_job_rejects_a_bad_delivery_with_one_masked_line(repo, tmp_path):
     errors = [line for line in output.splitlines() if " ERROR ingest: " in line]
     assert len(errors) == 1, output[-3000:]
     assert "ksz-1/a.csv: wrong header: expected 'insz;quarter;" in errors[0]
-    assert insz(5)[:2] + "******" + insz(5)[-3:] in errors[0]
+    assert "not shown" in errors[0] and insz(5) not in errors[0]  # the data row: not echoed
     assert not re.search(r"(?<!\d)\d{11}(?!\d)", output)
     assert "Traceback" not in output

@@ -215,6 +215,7 @@ def test_line_numbers_are_exact_across_splits(spark, tmp_path):
         ("a,b", "wrong delimiter: fields are separated by ','"),
         ("a\tb", "wrong delimiter: fields are separated by '\\t'"),
         ("a;c", "wrong header: expected 'a;b', found 'a;c'"),
+        ("85073003328;12", "found a line of 2 fields that are not column names"),
         (None, "empty file"),
     ],
 )

@@ -5,9 +5,11 @@ import logging
 from pseudolink.masking import MaskingFilter, mask_insz
 
 
-def test_mask_keeps_two_first_and_three_last_digits():
-    assert mask_insz("insz 85073003328 rejected") == "insz 85******328 rejected"
-    assert mask_insz("85.07.30-033.28") == "85******328"
+def test_mask_hides_all_eleven_digits_in_every_printed_form():
+    # Two digits kept gave the birth year, three the sex and the check digits.
+    for form in ("85073003328", "85.07.30-033.28", "83 09 30 002 31", "830930-002-31"):
+        assert mask_insz(f"insz {form} rejected") == "insz *********** rejected"
+    assert mask_insz("85.07.30-033.28 or 83093000231.") == "*********** or ***********."
 
 
 def test_mask_leaves_other_numbers_alone():
@@ -27,4 +29,4 @@ def test_logging_filter_masks_arguments():
         None,
     )
     MaskingFilter().filter(record)
-    assert record.getMessage() == "bad row for 85******328 in f.csv"
+    assert record.getMessage() == "bad row for *********** in f.csv"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import pwd
 import re
 
 import pytest
@@ -210,11 +212,16 @@ def test_identifier_check_finds_insz_like_values_and_household_ids(spark):
     assert "column 'note' holds 1 INSZ-like value(s)" in found
 
 
-def test_reidentify_writes_the_answer_and_an_audit_record(copied, spark):
+def test_reidentify_writes_the_answer_and_an_audit_record(copied, spark, monkeypatch):
     ctx, root = copied
     pairs = dict((seq, insz) for insz, seq in person_map(ctx, spark).limit(3).collect())
     asked = sorted(pairs) + [10**9]
-    out = reidentify.run(ctx, "persons", asked, "court order 2026/123 (test)", "CASE-1")
+    monkeypatch.setenv("USER", "alice")  # the audit's user comes from the uid, not from here
+    monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    first = next(iter(pairs.values()))
+    reason = f"court order 2026/123 (test) about {first[:6]}-{first[6:9]}-{first[9:]}"
+    out = reidentify.run(ctx, "persons", asked, reason, "CASE-1", "Ann Approver")
     lines = out.read_text().splitlines()
     assert lines[0] == "seq;insz"
     assert {int(s): i for s, i in (li.split(";") for li in lines[1:])} == pairs
@@ -222,9 +229,20 @@ def test_reidentify_writes_the_answer_and_an_audit_record(copied, spark):
     record = json.loads(audit[-1])
     assert record["asked"] == asked and record["found"] == sorted(pairs)
     assert record["case"] == "CASE-1" and "court order" in record["reason"]
+    assert record["approved_by"] == "Ann Approver"
     assert not any(insz in audit[-1] for insz in pairs.values())
+    assert first[:6] not in record["reason"] and "***********" in record["reason"]
+    assert record["user"] == pwd.getpwuid(os.getuid()).pw_name != "alice"
     with pytest.raises(PseudolinkError, match="legal reason"):
-        reidentify.run(ctx, "persons", asked, "no", "CASE-2")
+        reidentify.run(ctx, "persons", asked, "no", "CASE-2", "Ann Approver")
+    with pytest.raises(PseudolinkError, match="at most 10"):  # 199 for "everyone" was answered
+        reidentify.run(ctx, "persons", list(range(1, 12)), reason, "CASE-3", "Ann Approver")
+    me = pwd.getpwuid(os.getuid()).pw_name
+    with pytest.raises(PseudolinkError, match="not the one running it"):
+        reidentify.run(ctx, "persons", asked, reason, "CASE-4", me)
+    assert len((root / "trusted" / "audit" / "reidentify.jsonl").read_text().splitlines()) == len(
+        audit
+    )  # refused requests are answered with nothing
 
 
 def test_wrong_passphrase_stops_before_anything_is_written(copied, spark, monkeypatch):

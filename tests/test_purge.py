@@ -496,7 +496,8 @@ def test_a_purged_root_still_serves_keys_reidentify_deliver_and_retention(
     monkeypatch.setenv("PSEUDOLINK_PASSPHRASE", PASSPHRASE)
     verified = keys.verify(ctx)
     assert verified["persons"]["state"] == "ok" and verified["persons"]["rows"] > 0
-    answer = reidentify.run(ctx, "persons", [1, 2], "a documented legal reason", "case-1")
+    reason = "a documented legal reason"
+    answer = reidentify.run(ctx, "persons", [1, 2], reason, "case-1", "approver")
     assert len(answer.read_text().splitlines()) == 3  # header and both numbers
     again = deliver.run(ctx, RELEASE_ID)  # the package is checked and reused
     assert again["release_id"] == RELEASE_ID

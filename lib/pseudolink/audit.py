@@ -26,10 +26,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
-import getpass
 import hashlib
 import json
 import os
+import pwd
 import subprocess
 from dataclasses import dataclass, field
 from functools import cache
@@ -339,7 +339,7 @@ def record_job(
         "status": status,
         "exit_code": exit_code,
         "error": mask_insz(error[:500]) if error else None,
-        "user": _user(),
+        "user": current_user(),
         "root": ctx.config.root,
         "config": ctx.config.source,
         "config_sha256": config_hash(ctx.config),
@@ -372,11 +372,17 @@ def _arguments(args: Any) -> dict[str, Any]:
     }
 
 
-def _user() -> str:
+def current_user() -> str:
+    """Who runs the job, from the process's uid (``$USER`` and ``$LOGNAME`` can be set to
+    anything); under sudo, the invoking user as well (``SUDO_USER``: root's audit trail
+    names who became root)."""
+    uid = os.getuid()
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = f"uid {uid}"
+    sudo = os.environ.get("SUDO_USER")
+    return f"{name} (sudo by {sudo})" if sudo and uid == 0 else name
 
 
 def _private_dirs(folder: Path) -> None:

@@ -1,7 +1,10 @@
 """Keeps national numbers out of every log line and error message.
 
-An INSZ is shown as its first two and last three digits (``85******328``): enough for a
-data engineer to find the row in the source, not enough to identify anyone.
+An INSZ is shown as eleven asterisks (``***********``), whatever form it was written in:
+bare (``85073003328``) or printed with dots, dashes or spaces (``85.07.30-033.28``,
+``83 09 30 002 31``, ``830930-002-31``). No digit is kept: the first two give the birth
+year, the last three the sex and the check digits, which with a known birth date leave a
+handful of candidates. A message names the file and line instead, to find the row.
 """
 
 from __future__ import annotations
@@ -10,17 +13,18 @@ import logging
 import re
 import sys
 
-# Eleven digits not part of a longer number, bare or in the printed form 85.07.30-033.28.
-_BARE = re.compile(r"(?<!\d)(\d{2})\d{6}(\d{3})(?!\d)")
-_PRINTED = re.compile(r"(?<!\d)(\d{2})\.\d{2}\.\d{2}-\d{2}(\d)\.(\d{2})(?!\d)")
+MASK = "*" * 11
+# Eleven digits grouped 2-2-2-3-2, not part of a longer number: bare, or with a dot, a
+# dash or a space between the groups (the printed forms).
+_SEP = r"[ .-]?"
+_INSZ = re.compile(rf"(?<!\d)\d{{2}}{_SEP}\d{{2}}{_SEP}\d{{2}}{_SEP}\d{{3}}{_SEP}\d{{2}}(?![\d])")
 
 
 def mask_insz(value: str | None) -> str | None:
-    """Return ``value`` with every INSZ-like number masked, e.g. ``85******328``."""
+    """Return ``value`` with every INSZ-like number replaced by ``***********``."""
     if value is None:
         return None
-    value = _PRINTED.sub(r"\1******\2\3", value)
-    return _BARE.sub(r"\1******\2", value)
+    return _INSZ.sub(MASK, value)
 
 
 class MaskingFilter(logging.Filter):

@@ -15,6 +15,7 @@ so the stage caches the lines before taking the statistics and numbering them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -118,5 +119,17 @@ def check_header(where: str, found: str | None, expected: list[str]) -> None:
         sep, n = max(counts.items(), key=lambda kv: kv[1])
         if n >= found.count(";") and n > 0:
             hint = f" (wrong delimiter: fields are separated by {sep!r}, expected ';')"
-    shown = mask_insz(found if len(found) <= 300 else found[:297] + "...")
-    raise InputError(f"{where}: wrong header{hint}: expected {want!r}, found {shown!r}")
+    raise InputError(f"{where}: wrong header{hint}: expected {want!r}, found {described(found)}")
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def described(found: str) -> str:
+    """What the first line holds, without its content unless it is column names: a data
+    row (a file without a header) is never echoed, not even masked."""
+    line = found.lstrip("\ufeff").rstrip("\r")
+    fields = re.split(r"[;,\t|]", line)
+    if line and len(line) <= 300 and all(_NAME.match(f) for f in fields):
+        return repr(mask_insz(found))
+    return f"a line of {len(fields)} fields that are not column names (a data row? not shown)"
