@@ -224,6 +224,14 @@ def test_treatment_passes_and_never_lowers_anyones_frequency(spark, people, k):
     after = as_dict(score(final.drop("_fk_demographics"), rules), ["_fk_demographics"])
     assert all(after[p][0] >= before[p][0] for p in before)
     assert as_dict(final, ["_fk_demographics"]) == after  # exact, not the rounds' bounds
+    # Started from the lattice's counts, with no scenario asked exact: the same treatment;
+    # a count is exact below k and a lower bound at or above it.
+    counted = score(frame, rules, households=False)
+    bound, _, _ = treat_persons(frame, rules, materialise, counted=counted, exact=[])
+    keys = ["sex", "age_class", "residence", "household_type", "nationality", "place_of_birth"]
+    assert as_dict(bound, keys) == as_dict(final, keys)
+    got = as_dict(bound, ["_fk_demographics"])
+    assert all(got[p] == after[p] if got[p][0] < k else k <= got[p][0] <= after[p][0] for p in got)
     if not reason:
         assert min(v[0] for v in after.values()) >= k
     assert rounds[0].phase == "start"
@@ -316,6 +324,13 @@ def test_the_lattice_takes_the_least_loss_within_the_suppression_limit(spark):
     # With a limit of 100 %, the finest node is enough.
     loose = rules_for(k=4, limit=1.0)
     assert choose_levels(ref, no_events(ref), loose, "unused")[0]["age_class"] == 0
+    # Asked to, it keeps the chosen node's counts (the treatment starts from them).
+    kept: dict = {}
+    choose_levels(ref, no_events(ref), rules, "unused", materialise=materialise, kept=kept)
+    chosen = person_keys(ref, no_events(ref), rules, "unused", {**levels})
+    assert as_dict(kept["scored"], ["age_class", "_fk_demographics"]) == as_dict(
+        score(chosen, rules, households=False), ["age_class", "_fk_demographics"]
+    )
 
 
 def test_when_even_the_coarsest_node_exceeds_the_limit_it_is_taken_without_the_others(spark):

@@ -41,6 +41,7 @@ from pseudolink.release.treat import (
     treat_rows,
 )
 from pseudolink.release.utility import (
+    SHOWN_K,
     below_k_at,
     household_risks,
     key_figures,
@@ -81,10 +82,27 @@ def analyse(
     by name (``persons`` built); ``yearly`` and ``reference`` come from
     :mod:`pseudolink.release.build`."""
     events = materialise(event_key(frames["persons"], rules, conf_dir, last_year))
-    levels, lattice = choose_levels(reference, events, rules, conf_dir, log)
+    kept: dict[str, DataFrame] = {}
+    levels, lattice = choose_levels(reference, events, rules, conf_dir, log, materialise, kept)
     start = materialise(person_keys(reference, events, rules, conf_dir, start_levels(rules)))
-    recoded = materialise(person_keys(reference, events, rules, conf_dir, levels))
-    after, rounds, reason = treat_persons(recoded, rules, materialise, log)
+    person_fks = [fk_col(n) for n, s in rules.scenarios.items() if s.unit == "person"]
+    counted = kept.get("scored")  # the chosen node's keys, counted by the lattice
+    if counted is None:
+        recoded = materialise(person_keys(reference, events, rules, conf_dir, levels))
+    else:
+        recoded = counted.drop(*person_fks)
+    demographics = next(
+        (n for n, s in rules.scenarios.items() if s.unit == "person" and not s.event),
+        next((n for n, s in rules.scenarios.items() if s.unit == "person"), None),
+    )
+    # Exact after treatment: the scenario of the household risk figure, and those whose k
+    # is below a threshold the report counts (every other count is exact below k).
+    exact = [
+        n
+        for n, s in rules.scenarios.items()
+        if s.unit == "person" and (n == demographics or rules.scenario_k(n) < max(SHOWN_K))
+    ]
+    after, rounds, reason = treat_persons(recoded, rules, materialise, log, counted, exact)
     final = after.drop(*[fk_col(n) for n, s in rules.scenarios.items() if s.unit != "row"])
     t0 = time.monotonic()
     person_mask, yearly_mask = masks(recoded, final, yearly, reference, rules, conf_dir, levels)
@@ -147,10 +165,6 @@ def analyse(
             "more suppression than max_suppressed_share "
             f"({rules.max_suppressed_share:.0%}): " + "; ".join(too_much)
         )
-    demographics = next(
-        (n for n, s in rules.scenarios.items() if s.unit == "person" and not s.event),
-        next((n for n, s in rules.scenarios.items() if s.unit == "person"), None),
-    )
     out.figures = {
         "k": rules.k,
         "scenarios": scenarios,

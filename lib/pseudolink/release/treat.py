@@ -134,16 +134,18 @@ def score(
     rules: ReleaseRules,
     households: bool = True,
     materialise: Materialise | None = None,
+    persons: list[str] | None = None,
 ) -> DataFrame:
-    """``frame`` with ``_fk_<scenario>`` for every person and (``households``) household
-    scenario (null for a person outside a household scenario's units). ``materialise``:
-    for the households' keys (:func:`household_fk`)."""
+    """``frame`` with ``_fk_<scenario>`` for every person scenario (``persons``: those
+    named only) and (``households``) household scenario (null for a person outside a
+    household scenario's units). ``materialise``: for the households' keys
+    (:func:`household_fk`)."""
     # Each scenario's frequencies are computed from ``frame`` alone and joined on: chained
     # on the previous scenario's output, each pattern listing (a Spark job) would compute
     # every scenario before it once more.
     out = frame
     for name, sc in rules.scenarios.items():
-        if sc.unit == "person":
+        if sc.unit == "person" and (persons is None or name in persons):
             fk = frequencies(out, scenario_keys(sc), by=("population",), counted=frame)
             out = fk.drop("risk").withColumnRenamed("fk", fk_col(name))
         elif sc.unit == "household" and households:
@@ -283,8 +285,13 @@ def choose_levels(
     rules: ReleaseRules,
     conf_dir: Path | str,
     log: Callable[[str], None] = lambda _: None,
+    materialise: Materialise | None = None,
+    kept: dict[str, DataFrame] | None = None,
 ) -> tuple[dict[str, int], list[Node]]:
     """The levels of the least-loss lattice node within the suppression limit (module doc).
+    With ``materialise`` and ``kept``, each node's person keys and person-scenario counts
+    are materialised and the chosen node's are put in ``kept["scored"]`` (the treatment
+    starts from them instead of counting them again).
 
     Coarsening a key never lowers a person's fk (a coarser class is a union of finer ones,
     checked when the rules are loaded), so the persons below k at a node are at least those
@@ -337,6 +344,7 @@ def choose_levels(
     if not nodes:
         return start, []
     ordered = sorted(nodes.values(), key=lambda n: n.loss)
+    scores: dict[int, DataFrame] = {}
     small = reduce(
         lambda a, b: a | b,
         [F.col(fk_col(n)) < rules.scenario_k(n) for n in person_scenarios(rules)],
@@ -347,6 +355,9 @@ def choose_levels(
             return node
         frame = person_keys(reference, events, rules, conf_dir, node.levels)
         scored = score(frame, rules, households=False)  # the limit counts person scenarios
+        if materialise is not None and kept is not None:
+            scored = materialise(scored)
+            scores[id(node)] = scored
         row = scored.agg(
             F.count(F.lit(1)).alias("n"), F.sum(F.when(small, 1).otherwise(0)).alias("small")
         ).first()
@@ -363,6 +374,8 @@ def choose_levels(
     top = nodes[tuple(top_of[q] for q in recodable)]
     best = next(n for n in ordered if within(n)) if within(top) else top
     best.chosen = True
+    if kept is not None and id(best) in scores:
+        kept["scored"] = scores[id(best)]
     return best.levels, ordered
 
 
@@ -602,14 +615,24 @@ def treat_persons(
     rules: ReleaseRules,
     materialise: Materialise,
     log: Callable[[str], None] = lambda _: None,
+    counted: DataFrame | None = None,
+    exact: list[str] | None = None,
 ) -> tuple[DataFrame, list[Round], str]:
     """Local suppression until every person and household scenario passes. Returns the
     treated frame scored (with ``_fk_<scenario>`` of every person and household scenario),
-    the rounds and why it stopped short (empty: every scenario passes)."""
+    the rounds and why it stopped short (empty: every scenario passes).
+
+    ``counted``: ``recoded`` with its person scenarios' counts already (the lattice's).
+    ``exact``: the person scenarios whose counts the caller needs exact for every person
+    (default: all); in the others a count of at least k is a lower bound (:func:`rescore`),
+    exact below k, which is all the verdict needs."""
     frame = recoded
     rounds: list[Round] = []
     reason = ""
-    scored = materialise(score(frame, rules, materialise=materialise))
+    if counted is None:
+        scored = materialise(score(frame, rules, materialise=materialise))
+    else:
+        scored = materialise(score(counted, rules, materialise=materialise, persons=[]))
     counts = below_k(scored, rules)
     rounds.append(Round("start", "", "at the chosen levels", counts))
     log(f"SCRA: below k at the chosen levels: {counts}")
@@ -654,9 +677,10 @@ def treat_persons(
         treated = ", ".join(failing)
         rounds.append(Round("suppress", treated, f"{changed} records lost a value", counts))
         log(f"SCRA: {treated}: {changed} records lost a value; below k: {counts}")
-    if len(rounds) > 1:  # exact counts for the figures (the rounds kept lower bounds)
-        persons = [fk_col(n) for n in person_scenarios(rules)]
-        scored = materialise(score(scored.drop(*persons), rules, households=False))
+    wanted = list(person_scenarios(rules)) if exact is None else exact
+    if len(rounds) > 1 and wanted:  # exact counts for the figures (the rounds kept bounds)
+        again = scored.drop(*[fk_col(n) for n in wanted])
+        scored = materialise(score(again, rules, households=False, persons=wanted))
     return scored, rounds, reason
 
 

@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
@@ -47,13 +48,20 @@ from pseudolink.release.build import (
 from pseudolink.release.contract import load_contract, violations
 from pseudolink.release.dictionary import render_dictionary
 from pseudolink.release.report import render_report
-from pseudolink.release.rules import PERSON_YEAR_TABLES, ReleaseRules, load_rules, with_profile
+from pseudolink.release.rules import (
+    PERSON_YEAR_TABLES,
+    ReleaseRules,
+    TableRule,
+    load_rules,
+    with_profile,
+)
 from pseudolink.release.treat import ID
 from pseudolink.storage import HadoopFs, last_commit, read_delta, utc_now, write_delta
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SHOWN_OFFENDING = 10
 HUGE_METHOD_LIMIT = "spark.sql.codegen.hugeMethodLimit"
+WRITERS = 2  # released tables written at the same time
 
 
 class ReleaseRefused(PseudolinkError):
@@ -364,10 +372,8 @@ def write_release(
         "tables": {},
     }
     contract = load_contract(ctx.config.conf_dir)
-    refused: list[str] = []
-    for name, table in rules.tables.items():
-        if name in outcome.left_out:
-            continue
+
+    def write_one(name: str, table: TableRule) -> dict:
         t0 = time.monotonic()
         if name in analysis.rows:
             out = analysis.rows[name]  # a row scenario's table, treated
@@ -386,17 +392,33 @@ def write_release(
         # Rows in an order that carries nothing: by the (random) sequence number.
         write_delta(neutral_order(out, parts, "person_id"), path, parts)
         written = ctx.spark.read.format("delta").load(path)
-        refused += [f"{path}: {v}" for v in violations(written, name, contract, conf)]
+        refused = [f"{path}: {v}" for v in violations(written, name, contract, conf)]
         findings = identifier_findings(written, known, RELEASE_COLUMN)
         if findings:
             raise PseudolinkError(
                 f"release: {path}: " + "; ".join(findings) + ": nothing is released"
             )
         version, rows = last_commit(ctx.spark, path)
-        columns[name] = [(f.name, f.dataType.simpleString()) for f in written.schema.fields]
-        outcome.tables[name] = rows
-        manifest["tables"][name] = {"rows": rows, "delta_version": version, "partitioned_by": parts}
         ctx.log.info("release: %s: %s rows in %.1f s", name, f"{rows:,}", time.monotonic() - t0)
+        return {
+            "refused": refused,
+            "columns": [(f.name, f.dataType.simpleString()) for f in written.schema.fields],
+            "manifest": {"rows": rows, "delta_version": version, "partitioned_by": parts},
+        }
+
+    # Two tables at a time: while one commits to Delta or is planned (the driver's work,
+    # about a second per table), the other keeps the executors busy. Leaving the block
+    # waits for both, so a failure never leaves a write running in a folder being removed.
+    todo = [(n, t) for n, t in rules.tables.items() if n not in outcome.left_out]
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="release-write") as pool:
+        futures = [pool.submit(write_one, n, t) for n, t in todo]
+        done = [f.result() for f in futures]
+    refused: list[str] = []
+    for (name, _), got in zip(todo, done, strict=True):
+        refused += got["refused"]
+        columns[name] = got["columns"]
+        outcome.tables[name] = got["manifest"]["rows"]
+        manifest["tables"][name] = got["manifest"]
     if refused:
         raise ReleaseRefused(
             f"release {outcome.release_id}: the written tables hold more than deliberation "
