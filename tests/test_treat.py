@@ -239,24 +239,12 @@ def test_treatment_passes_and_never_lowers_anyones_frequency(spark, people, k):
 
 def test_a_rescore_counts_the_persons_below_k_again_and_keeps_the_others(spark):
     rules = rules_for(k=3)
-    rows = [
-        (1, 1, "M", 30, "FL", "A", "1", "BE"),
-        (2, 2, "M", 30, "FL", "A", "1", "BE"),
-        (3, 3, "M", 30, "FL", "A", "1", "BE"),
-        (4, 4, "F", 30, "FL", "A", "1", "BE"),
-        (5, 5, "F", 30, "FL", "A", "1", "BE"),
-        (6, 6, "F", 60, "FL", "A", "1", "BE"),
-    ]
+    people = {1: ("M", 30), 2: ("M", 30), 3: ("M", 30), 4: ("F", 30), 5: ("F", 30), 6: ("F", 60)}
+    rows = [(p, p, sex, age, "FL", "A", "1", "BE") for p, (sex, age) in people.items()]
     _, frame = keys_of(spark, rows, rules)
     scored = score(frame, rules)
-    assert as_dict(scored, ["_fk_demographics"]) == {
-        1: (3,),
-        2: (3,),
-        3: (3,),
-        4: (2,),
-        5: (2,),
-        6: (1,),
-    }
+    got = as_dict(scored, ["_fk_demographics"])
+    assert got == {1: (3,), 2: (3,), 3: (3,), 4: (2,), 5: (2,), 6: (1,)}
     # Person 6 loses sex and age and matches everyone: 4, 5 and 6 (below k) are counted
     # again; 1-3, at k, keep their count (3, a lower bound of the exact 4).
     suppressed = scored.withColumn(

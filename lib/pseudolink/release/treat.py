@@ -28,7 +28,8 @@ value (:func:`masks`).
    pass, and from then on every failing scenario, persons first (each leaving alone the
    units an earlier one changed in the round); rounds go on until every scenario passes,
    nothing changes, or ``max_rounds``. After a round only the persons below k are counted
-   again (:func:`rescore`); the treated frame is scored exactly once, at the end.
+   again (:func:`rescore`); at the end the scenarios whose counts a figure needs are
+   counted exactly once more (``exact`` of :func:`treat_persons`).
 3. The household scenario: a household below k loses its suppressible household keys and
    then its members' ``member_keys``, least important first, for all its members at once
    (so the household's list of that key becomes missing and matches every household).

@@ -407,12 +407,18 @@ def write_release(
         }
 
     # Two tables at a time: while one commits to Delta or is planned (the driver's work,
-    # about a second per table), the other keeps the executors busy. Leaving the block
-    # waits for both, so a failure never leaves a write running in a folder being removed.
+    # about a second per table), the other keeps the executors busy. On a failure the
+    # tables not started are not written; leaving the block waits for the one running, so
+    # no write goes on in a folder being removed.
     todo = [(n, t) for n, t in rules.tables.items() if n not in outcome.left_out]
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="release-write") as pool:
         futures = [pool.submit(write_one, n, t) for n, t in todo]
-        done = [f.result() for f in futures]
+        try:
+            done = [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
     refused: list[str] = []
     for (name, _), got in zip(todo, done, strict=True):
         refused += got["refused"]
